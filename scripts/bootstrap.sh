@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install what the project needs, from PyPI only, into project-local virtualenvs.
+#   .venv/               the tap (editable) + test tools      (always)
+#   .tools/target-jsonl  target-jsonl 0.1.4, its own venv     (arg: target)
+#   .tools/meltano       Meltano 4.4.1, its own venv          (arg: meltano)
+# Safe to re-run: a venv is rebuilt only when what it should contain changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+PIP_FLAGS=(--quiet --disable-pip-version-check)
+
+# ensure_venv DIR STAMP PACKAGE...: (re)install PACKAGEs into DIR unless STAMP matches.
+ensure_venv() {
+  local dir=$1 stamp=$2
+  shift 2
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && [ -x "$dir/bin/python" ]; then
+    return 0
+  fi
+  echo "bootstrap: installing $* into $dir" >&2
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  "$dir/bin/python" -m pip install "${PIP_FLAGS[@]}" --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  "$dir/bin/python" -m pip install "${PIP_FLAGS[@]}" "$@" 2>&1 | grep -v "^WARNING: Location" || true
+  "$dir/bin/python" -m pip check >/dev/null || { echo "bootstrap: broken install in $dir" >&2; exit 1; }
+  echo "$stamp" > "$dir/.stamp"
+}
+
+tap_stamp=$( (cat pyproject.toml; "$PYTHON" --version) | sha256sum | cut -c1-16)
+ensure_venv .venv "$tap_stamp" -e '.[dev]'
+[ -x .venv/bin/tap-chartmogul ] || { echo "bootstrap: tap-chartmogul did not install" >&2; exit 1; }
+
+for tool in "$@"; do
+  case "$tool" in
+    target)  ensure_venv .tools/target-jsonl "target-jsonl==0.1.4" "target-jsonl==0.1.4" ;;
+    meltano) ensure_venv .tools/meltano "meltano==4.4.1" "meltano==4.4.1" ;;
+    *) echo "bootstrap: unknown tool '$tool' (expected: target, meltano)" >&2; exit 2 ;;
+  esac
+done

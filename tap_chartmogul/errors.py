@@ -1,0 +1,46 @@
+"""Errors the tap reports to its user as one clear line.
+
+Every exception defined here carries a message written for the person running the
+tap: it names the endpoint or setting at fault and what to do, and it never contains
+the API key, an Authorization header, a query string or an e-mail address. The CLI
+prints such errors as a single ERROR line (the traceback only at DEBUG level) and
+exits non-zero; any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+from singer_sdk.exceptions import FatalAPIError
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_MAX_DETAIL = 200
+
+
+class TapChartMogulError(Exception):
+    """An error that the tap explains in one line, without a traceback."""
+
+
+class ChartMogulAuthError(TapChartMogulError, FatalAPIError):
+    """ChartMogul refused the credentials (HTTP 401 or 403); retrying cannot help."""
+
+
+class ChartMogulAPIError(TapChartMogulError, FatalAPIError):
+    """ChartMogul answered in a way the tap cannot use (4xx, or a body that is not JSON)."""
+
+
+class ChartMogulGaveUpError(TapChartMogulError):
+    """A transient failure (429, 5xx, timeout, broken connection) outlasted the retries."""
+
+
+def one_line(text: str, limit: int = _MAX_DETAIL) -> str:
+    """Squash ``text`` to one short line with e-mail addresses redacted.
+
+    API error bodies are echoed to help the user, but they may quote customer data
+    (the customer search 404 quotes the e-mail searched for), so addresses go.
+    """
+    squashed = " ".join(text.split())
+    squashed = _EMAIL.sub("<email>", squashed)
+    if len(squashed) > limit:
+        squashed = squashed[: limit - 3] + "..."
+    return squashed

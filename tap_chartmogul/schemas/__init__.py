@@ -1,0 +1,1 @@
+"""JSON schemas, one file per stream, named ``<stream name>.json``."""
