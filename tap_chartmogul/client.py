@@ -299,4 +299,3 @@ class ChartMogulStream(RESTStream[str | None]):
                 raise ChartMogulGaveUpError(msg) from exception
 
         return request
-

@@ -90,7 +90,7 @@ class TapChartMogul(Tap):
             description=(
                 "Retries of a request after a 429, 5xx, timeout or connection error, with "
                 "exponential backoff from 0.5 s capped at 60 s (Retry-After honoured); "
-                "the default gives up after about 4 minutes."
+                "the default gives up after 2 to 4 minutes."
             ),
         ),
     ).to_dict()

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Quick start: sync ChartMogul into ./output/<stream>.jsonl with the standalone tap
+# piped into target-jsonl.
+#   - With TAP_CHARTMOGUL_API_KEY set (and optionally the other TAP_CHARTMOGUL_* settings):
+#     your real ChartMogul account.
+#   - Without it: the bundled fake ChartMogul API on 127.0.0.1 (FAKE_CUSTOMERS customers,
+#     default 500), so you can watch records land without an account.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh target
+
+output=${OUTPUT_DIR:-output}
+rm -rf "$output"
+mkdir -p "$output"
+work=$(mktemp -d)
+fake_pid=""
+cleanup() {
+  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ -n "${TAP_CHARTMOGUL_API_KEY:-}" ]; then
+  echo "quickstart: syncing the ChartMogul account of TAP_CHARTMOGUL_API_KEY" >&2
+else
+  echo "quickstart: TAP_CHARTMOGUL_API_KEY is not set; using the bundled fake ChartMogul API" >&2
+  .venv/bin/python -m tests.fake_chartmogul --port 0 --customers "${FAKE_CUSTOMERS:-500}" \
+    --api-key quickstart-demo-key --ready-file "$work/url" >"$work/fake.log" 2>&1 &
+  fake_pid=$!
+  for _ in $(seq 1 300); do
+    [ -s "$work/url" ] && break
+    kill -0 "$fake_pid" 2>/dev/null || { cat "$work/fake.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -s "$work/url" ] || { echo "quickstart: the fake API did not start" >&2; exit 1; }
+  export TAP_CHARTMOGUL_API_KEY=quickstart-demo-key
+  TAP_CHARTMOGUL_API_URL=$(cat "$work/url")
+  export TAP_CHARTMOGUL_API_URL
+fi
+
+printf '{"destination_path": "%s", "do_timestamp_file": false}\n' "$output" > "$work/target.json"
+.venv/bin/tap-chartmogul --config ENV | .tools/target-jsonl/bin/target-jsonl --config "$work/target.json" >/dev/null
+
+echo "quickstart: records written to $output/:" >&2
+for file in "$output"/*.jsonl; do
+  printf '  %-28s %8d records\n' "$(basename "$file")" "$(wc -l < "$file")" >&2
+done

@@ -1,0 +1,27 @@
+"""Fixtures: a real fake-ChartMogul HTTP server on 127.0.0.1 per test, and tap configs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.helpers import API_KEY
+
+
+@pytest.fixture(scope="session")
+def small_account() -> FakeAccount:
+    """450 customers: customers span three pages of 200 (read-only; don't mutate)."""
+    return FakeAccount(customers=450, seed=7)
+
+
+@pytest.fixture
+def fake(small_account: FakeAccount):
+    """A running fake API serving ``small_account``."""
+    with FakeChartMogul(small_account, api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def config(fake: FakeChartMogul) -> dict:
+    """Tap settings pointing at ``fake``, with a small retry budget so tests are quick."""
+    return {"api_key": API_KEY, "api_url": fake.base_url, "max_retries": 3, "request_timeout": 5}

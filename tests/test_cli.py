@@ -1,0 +1,128 @@
+"""The installed ``tap-chartmogul`` command: one-line errors, exit codes, no leaked secrets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.helpers import API_KEY
+
+TAP = str(Path(sys.executable).with_name("tap-chartmogul"))
+
+
+def run_tap(
+    config: dict | None, *args: str, env: dict | None = None, tmp_path: Path
+) -> subprocess.CompletedProcess:
+    command = [TAP, *args]
+    if config is not None:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(config))
+        command += ["--config", str(path)]
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_CHARTMOGUL_")}
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean_env, **(env or {})},
+        check=False,
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "ERROR" in line or "CRITICAL" in line]
+
+
+@pytest.fixture(scope="module")
+def failing_fake():
+    """Every data request fails with a plain-text 500; the key is right."""
+    with FakeChartMogul(FakeAccount(customers=20, seed=3), api_key=API_KEY) as server:
+        yield server
+
+
+def test_key_never_appears_at_debug_level(failing_fake, tmp_path):
+    failing_fake.script(r"^/v1/", [500] * 50)
+    result = run_tap(
+        {"api_key": API_KEY, "api_url": failing_fake.base_url, "max_retries": 2},
+        env={"TAP_CHARTMOGUL_LOGLEVEL": "DEBUG"},
+        tmp_path=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # DEBUG really was on, including urllib3's connection logs...
+    assert "DEBUG" in result.stderr
+    assert "urllib3" in result.stderr or "Starting new HTTP connection" in result.stderr
+    # ...and still no trace of the key in any encoding, nor of the header.
+    encoded = base64.b64encode(f"{API_KEY}:".encode()).decode()
+    assert API_KEY not in output
+    assert encoded not in output
+    assert "Authorization" not in output
+    assert "Gave up on /v1/account after 3 attempts" in result.stderr
+
+
+def test_wrong_key_one_clear_line_no_traceback_no_retry(tmp_path):
+    with FakeChartMogul(FakeAccount(customers=5, seed=1), api_key=API_KEY) as server:
+        wrong = "cm_wrong_KEY_should_not_print_42"
+        result = run_tap(
+            {"api_key": wrong, "api_url": server.base_url},
+            env={"TAP_CHARTMOGUL_LOGLEVEL": "DEBUG"},
+            tmp_path=tmp_path,
+        )
+        assert len(server.requests) == 1
+    assert result.returncode != 0
+    errors = error_lines(result.stderr)
+    assert len(errors) == 1, result.stderr
+    assert "ChartMogul rejected the API key (HTTP 401" in errors[0]
+    assert "check api_key" in errors[0]
+    assert wrong not in result.stdout + result.stderr
+    assert not any(m for m in result.stdout.splitlines() if '"RECORD"' in m)
+
+
+def test_wrong_key_at_info_has_no_traceback(tmp_path):
+    with FakeChartMogul(FakeAccount(customers=5, seed=1), api_key=API_KEY) as server:
+        result = run_tap({"api_key": "nope", "api_url": server.base_url}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(error_lines(result.stderr)) == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "setting"),
+    [
+        ({"api_key": API_KEY, "api_url": "http://api.chartmogul.example"}, "api_url"),
+        ({"api_key": API_KEY, "start_date": "last tuesday"}, "start_date"),
+        ({"api_key": ""}, "api_key"),
+        ({}, "api_key"),
+    ],
+)
+def test_invalid_settings_fail_before_any_request(config, setting, tmp_path):
+    with FakeChartMogul(FakeAccount(customers=5, seed=1), api_key=API_KEY) as server:
+        config = {"api_url": server.base_url, **config}
+        result = run_tap(config, tmp_path=tmp_path)
+        assert server.requests == []
+    assert result.returncode != 0
+    assert f"'{setting}'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert API_KEY not in result.stderr
+
+
+def test_discover_needs_no_config(tmp_path):
+    result = run_tap(None, "--discover", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    catalog = json.loads(result.stdout)
+    keys = {s["tap_stream_id"]: s["key_properties"] for s in catalog["streams"]}
+    assert keys == {
+        "account": ["id"],
+        "data_sources": ["uuid"],
+        "customers": ["uuid"],
+        "plans": ["uuid"],
+        "invoices": ["uuid"],
+        "metrics": ["date", "interval"],
+    }

@@ -1,0 +1,86 @@
+"""The docs describe the code: settings in --about, meltano.yml, .env.example and README
+agree, the README's streams table matches discovery, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tap_chartmogul.tap import TapChartMogul
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+OWN_SETTINGS = list(TapChartMogul.config_jsonschema["properties"])
+
+
+def about() -> dict:
+    tap = Path(sys.executable).with_name("tap-chartmogul")
+    out = subprocess.run(
+        [str(tap), "--about", "--format=json"], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def meltano_extractor() -> dict:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    return next(e for e in project["plugins"]["extractors"] if e["name"] == "tap-chartmogul")
+
+
+def test_meltano_settings_match_about():
+    properties = about()["settings"]["properties"]
+    settings = {s["name"]: s for s in meltano_extractor()["settings"]}
+    assert list(settings) == OWN_SETTINGS
+    for name, setting in settings.items():
+        prop = properties[name]
+        assert setting.get("sensitive", False) == prop.get("secret", False), name
+        assert setting["description"] == prop["description"], name
+        if "default" in prop:
+            assert setting.get("value") == prop["default"], name
+
+
+def test_meltano_capabilities_match_about():
+    declared = set(meltano_extractor()["capabilities"])
+    advertised = set(about()["capabilities"])
+    assert declared <= advertised
+    assert {"catalog", "discover", "state", "about", "stream-maps", "schema-flattening"} <= declared
+
+
+def test_env_example_lists_every_setting():
+    text = (ROOT / ".env.example").read_text()
+    names = re.findall(r"^TAP_CHARTMOGUL_([A-Z_]+)=", text, flags=re.MULTILINE)
+    assert [n.lower() for n in names] == OWN_SETTINGS
+
+
+def test_readme_settings_table_matches_about():
+    tap = Path(sys.executable).with_name("tap-chartmogul")
+    markdown = subprocess.run(
+        [str(tap), "--about", "--format=markdown"], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [
+        line
+        for line in markdown.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip() in OWN_SETTINGS
+    ]
+    assert len(rows) == len(OWN_SETTINGS)
+    for row in rows:
+        assert row in README, f"README settings table is out of date: {row}"
+
+
+def test_readme_streams_table_matches_discovery():
+    tap = TapChartMogul(config={"api_key": "x"}, parse_env_config=False, validate_config=False)
+    for name, stream in tap.streams.items():
+        keys = ", ".join(f"`{k}`" for k in stream.primary_keys)
+        pattern = rf"^\| `{name}` \| `[^`]+` \| {re.escape(keys)} \|"
+        assert re.search(pattern, README, flags=re.MULTILINE), f"README streams table: {name}"
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "bash scripts/test.sh" in README
+    assert "bash scripts/quickstart.sh" in README
+    assert "bash scripts/test.sh" in ci

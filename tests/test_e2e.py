@@ -1,0 +1,195 @@
+"""Both ways users run the tap, end to end against the fake API, as separate processes.
+
+- standalone: ``tap-chartmogul --config c.json | target-jsonl --config t.json``
+- Meltano:    ``meltano run tap-chartmogul target-jsonl`` and ``meltano config test``
+
+target-jsonl validates every record against the stream's SCHEMA message, so a type
+drift between records and schemas fails here. The tools come from
+``scripts/bootstrap.sh target meltano`` (run by ``scripts/test.sh``); in CI their
+absence is a failure, elsewhere these tests are skipped with that instruction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.helpers import API_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+TAP = Path(sys.executable).with_name("tap-chartmogul")
+TARGET = ROOT / ".tools" / "target-jsonl" / "bin" / "target-jsonl"
+MELTANO = ROOT / ".tools" / "meltano" / "bin" / "meltano"
+START = "2025-06-01"
+
+pytestmark = pytest.mark.e2e
+
+
+def require(tool: Path) -> str:
+    if not tool.exists():
+        message = f"{tool} is missing: run `bash scripts/test.sh` (it installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(tool)
+
+
+@pytest.fixture(scope="module")
+def account() -> FakeAccount:
+    return FakeAccount(customers=300, seed=21)
+
+
+@pytest.fixture(scope="module")
+def server(account):
+    with FakeChartMogul(account, api_key=API_KEY) as fake:
+        yield fake
+
+
+def expected_keys(account: FakeAccount) -> dict[str, set]:
+    days = (datetime.now(timezone.utc).date() - date.fromisoformat(START)).days + 1
+    return {
+        "account": {account.account.get("id")},
+        "data_sources": {d["uuid"] for d in account.data_sources},
+        "customers": {c["uuid"] for c in account.customers},
+        "plans": {p["uuid"] for p in account.plans},
+        "invoices": {i["uuid"] for i in account.invoices},
+        "metrics": days,
+    }
+
+
+def read_output(folder: Path) -> dict[str, list[dict]]:
+    return {
+        path.stem: [json.loads(line) for line in path.read_text().splitlines()]
+        for path in sorted(folder.glob("*.jsonl"))
+    }
+
+
+def assert_complete(output: dict[str, list[dict]], account: FakeAccount) -> None:
+    expected = expected_keys(account)
+    assert set(output) == set(expected)
+    for stream, keys in expected.items():
+        rows = output[stream]
+        if stream == "metrics":
+            assert len(rows) == keys
+            assert len({r["date"] for r in rows}) == keys
+            continue
+        key = "id" if stream == "account" else "uuid"
+        got = [r[key] for r in rows]
+        assert len(got) == len(set(got)), f"duplicates in {stream}"
+        assert set(got) == keys, stream
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TAP_CHARTMOGUL_", "TARGET_JSONL_"))
+    }
+    env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    return {**env, **extra}
+
+
+def test_standalone_pipe_into_target_jsonl(server, account, tmp_path):
+    target = require(TARGET)
+    config = tmp_path / "tap.json"
+    config.write_text(
+        json.dumps({"api_key": API_KEY, "api_url": server.base_url, "start_date": START})
+    )
+    target_config = tmp_path / "target.json"
+    out = tmp_path / "out"
+    target_config.write_text(json.dumps({"destination_path": str(out), "do_timestamp_file": False}))
+    tap = subprocess.Popen(
+        [str(TAP), "--config", str(config)], stdout=subprocess.PIPE, env=clean_env()
+    )
+    loaded = subprocess.run(
+        [target, "--config", str(target_config)],
+        stdin=tap.stdout,
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    tap.stdout.close()
+    assert tap.wait(timeout=60) == 0
+    assert loaded.returncode == 0, loaded.stderr.decode()
+    assert_complete(read_output(out), account)
+
+
+@pytest.fixture(scope="module")
+def meltano() -> str:
+    binary = require(MELTANO)
+    installed = subprocess.run(
+        [binary, "install"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=False,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return binary
+
+
+def test_meltano_run_writes_every_record(meltano, server, account, tmp_path):
+    out = tmp_path / "meltano-out"
+    env = clean_env(
+        TAP_CHARTMOGUL_API_KEY=API_KEY,
+        TAP_CHARTMOGUL_API_URL=server.base_url,
+        TAP_CHARTMOGUL_START_DATE=START,
+        TARGET_JSONL_DESTINATION_PATH=str(out),
+    )
+    result = subprocess.run(
+        [meltano, "run", "--no-state-update", "tap-chartmogul", "target-jsonl"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert_complete(read_output(out), account)
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_meltano_config_test_accepts_good_key(meltano, server):
+    env = clean_env(TAP_CHARTMOGUL_API_KEY=API_KEY, TAP_CHARTMOGUL_API_URL=server.base_url)
+    server.reset_log()
+    result = subprocess.run(
+        [meltano, "config", "test", "tap-chartmogul"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "successful" in (result.stdout + result.stderr).lower()
+    # account syncs first and is enough: the test stops after the first record.
+    assert server.requests[0].path == "/v1/account"
+
+
+def test_meltano_config_test_rejects_bad_key(meltano, server):
+    bad = "cm_BAD_key_for_meltano_test_99"
+    env = clean_env(TAP_CHARTMOGUL_API_KEY=bad, TAP_CHARTMOGUL_API_URL=server.base_url)
+    result = subprocess.run(
+        [meltano, "config", "test", "tap-chartmogul"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "rejected the API key (HTTP 401" in output
+    assert bad not in output
