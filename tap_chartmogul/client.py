@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 import typing as t
 from functools import cached_property
@@ -25,6 +26,7 @@ from tap_chartmogul.errors import (
     ChartMogulAPIError,
     ChartMogulAuthError,
     ChartMogulGaveUpError,
+    TapChartMogulError,
     one_line,
 )
 from tap_chartmogul.pagination import ChartMogulCursorPaginator
@@ -238,6 +240,18 @@ class ChartMogulStream(RESTStream[str | None]):
     ) -> dict[str, t.Any] | None:
         """Rename keys to snake_case and normalise ``""`` and integral floats."""
         return self._shaper(row)
+
+    @override
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        """Log a message; demote ERROR lines while one of the tap's own errors is in flight.
+
+        The SDK logs a generic "unhandled error occurred while syncing" line before the
+        error propagates; the CLI then reports the tap's error as one line naming the
+        endpoint, so the generic line goes to DEBUG instead of doubling the report.
+        """
+        if level >= logging.ERROR and isinstance(sys.exc_info()[1], TapChartMogulError):
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
 
     # --- retries ---------------------------------------------------------------------
 
