@@ -38,62 +38,65 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
 
 DEFAULT_API_URL = "https://api.chartmogul.com"
 
+#: The tap's own settings. ``config_jsonschema`` is built from it; the SDK later adds its
+#: built-in settings to that dict in place, so this object is the pristine list.
+SETTINGS = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType(nullable=False),
+        required=True,
+        secret=True,
+        title="API key",
+        description=(
+            "ChartMogul API key (a read-only key is enough). Sent as the HTTP Basic "
+            "username with an empty password; never logged."
+        ),
+    ),
+    th.Property(
+        "api_url",
+        th.StringType(nullable=False),
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description=(
+            "Base URL of the API, without /v1. Must be https:// unless the host is "
+            "loopback (localhost, 127.0.0.0/8, ::1), e.g. a local test server."
+        ),
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description=(
+            "Earliest date of time-based data (the metrics window). "
+            "Default: 365 days before the run."
+        ),
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType(nullable=False),
+        default=60,
+        title="Request timeout",
+        description="Seconds to wait for each HTTP response before retrying it.",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(nullable=False),
+        default=10,
+        title="Maximum retries",
+        description=(
+            "Retries of a request after a 429, 5xx, timeout or connection error, with "
+            "exponential backoff from 0.5 s capped at 60 s (Retry-After honoured); "
+            "the default gives up after 2 to 4 minutes."
+        ),
+    ),
+)
+
 
 class TapChartMogul(Tap):
     """Singer tap for ChartMogul."""
 
     name = "tap-chartmogul"
-
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_key",
-            th.StringType(nullable=False),
-            required=True,
-            secret=True,
-            title="API key",
-            description=(
-                "ChartMogul API key (a read-only key is enough). Sent as the HTTP Basic "
-                "username with an empty password; never logged."
-            ),
-        ),
-        th.Property(
-            "api_url",
-            th.StringType(nullable=False),
-            default=DEFAULT_API_URL,
-            title="API URL",
-            description=(
-                "Base URL of the API, without /v1. Must be https:// unless the host is "
-                "loopback (localhost, 127.0.0.0/8, ::1), e.g. a local test server."
-            ),
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            title="Start date",
-            description=(
-                "Earliest date of time-based data (the metrics window). "
-                "Default: 365 days before the run."
-            ),
-        ),
-        th.Property(
-            "request_timeout",
-            th.IntegerType(nullable=False),
-            default=60,
-            title="Request timeout",
-            description="Seconds to wait for each HTTP response before retrying it.",
-        ),
-        th.Property(
-            "max_retries",
-            th.IntegerType(nullable=False),
-            default=10,
-            title="Maximum retries",
-            description=(
-                "Retries of a request after a 429, 5xx, timeout or connection error, with "
-                "exponential backoff from 0.5 s capped at 60 s (Retry-After honoured); "
-                "the default gives up after 2 to 4 minutes."
-            ),
-        ),
-    ).to_dict()
+    config_jsonschema = SETTINGS.to_dict()
 
     @override
     def discover_streams(self) -> list[ChartMogulStream]:

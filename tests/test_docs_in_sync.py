@@ -11,11 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from tap_chartmogul.tap import TapChartMogul
+from tap_chartmogul.tap import SETTINGS, TapChartMogul
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-OWN_SETTINGS = list(TapChartMogul.config_jsonschema["properties"])
+OWN_SETTINGS = list(SETTINGS.to_dict()["properties"])
 
 
 def about() -> dict:
