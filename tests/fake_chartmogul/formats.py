@@ -16,6 +16,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_CACHE: dict[int, str] = {}
 _MASK64 = (1 << 64) - 1
+_VARIANT = {d: "89ab"[int(d, 16) % 4] for d in "0123456789abcdef"}
 
 
 def day_text(day_number: int) -> str:
@@ -82,6 +83,12 @@ def format_uuid(bits: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def uuid4(bits: int) -> str:
+    """Version-4-looking UUID from 128 random bits (so the ids look like the real ones)."""
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
 def timed_uuid(millis: int, random_bits: int) -> str:
     """UUIDv7-like string whose first 48 bits are a creation time in milliseconds.
 
@@ -111,7 +118,8 @@ def b64decode(text: str) -> str:
     try:
         return base64.b64decode(text.encode(), validate=True).decode()
     except (binascii.Error, UnicodeError) as exc:
-        raise ValueError("invalid base64") from exc
+        msg = "invalid base64"
+        raise ValueError(msg) from exc
 
 
 def mix64(*parts: int) -> int:

@@ -1,0 +1,14 @@
+"""A faithful fake of the ChartMogul REST API for the tap's tests and benchmarks.
+
+``FakeAccount`` is a deterministic dataset in the API's wire shape; ``FakeChartMogul`` serves it
+over HTTP on 127.0.0.1 with ChartMogul's paging quirks, rate limits and injectable faults.
+Standard library only. See ``/work/shared/chartmogul-api.md`` for the behaviour it copies.
+"""
+
+from __future__ import annotations
+
+from .data import FakeAccount
+from .faults import FAULT_KINDS, Fault
+from .server import FakeChartMogul, RequestRecord
+
+__all__ = ["FAULT_KINDS", "FakeAccount", "FakeChartMogul", "Fault", "RequestRecord"]

@@ -1,0 +1,107 @@
+"""Command line: ``python -m tests.fake_chartmogul --port 8765 --customers 100 ...``.
+
+Benchmarks and manual tap runs need the fake in its own process; ``--ready-file`` lets a
+script wait until the port is bound instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .data import FakeAccount
+from .faults import FAULT_KINDS
+from .server import FakeChartMogul
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tests.fake_chartmogul",
+        description="Serve a fake ChartMogul REST API on 127.0.0.1.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    p.add_argument("--customers", type=int, default=100)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--api-key", default="test-key")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    p.add_argument("--rate-limit", type=int, default=None, help="max requests per second")
+    p.add_argument("--retry-after", default=None, help="Retry-After value on rate-limit 429s")
+    p.add_argument(
+        "--max-connections", type=int, default=None, help="requests in flight above this get 503"
+    )
+    p.add_argument("--fault-rate", type=float, default=0.0)
+    p.add_argument(
+        "--fault-kinds", default="500,502,503,504", help=f"comma list of: {','.join(FAULT_KINDS)}"
+    )
+    p.add_argument("--fault-seed", type=int, default=0)
+    p.add_argument("--fault-slow-seconds", type=float, default=5.0)
+    p.add_argument(
+        "--ready-file", type=Path, default=None, help="write the base URL here once listening"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    kinds = [k.strip() for k in args.fault_kinds.split(",") if k.strip()]
+    built = time.perf_counter()
+    account = FakeAccount(customers=args.customers, seed=args.seed)
+    built = time.perf_counter() - built
+    fake = FakeChartMogul(
+        account,
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+        rate_limit_rps=args.rate_limit,
+        max_connections=args.max_connections,
+        fault_rate=args.fault_rate,
+        fault_kinds=kinds,
+        fault_seed=args.fault_seed,
+        retry_after=args.retry_after,
+        fault_slow_seconds=args.fault_slow_seconds,
+    )
+    fake.api.warm()  # index now, so benchmarks don't time the first requests' sorting
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    fake.start()
+    print(f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})", flush=True)
+    print(
+        f"dataset: {args.customers} customers, seed {args.seed}, built in {built:.2f}s",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.ready_file is not None:
+        tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
+        tmp.write_text(fake.base_url + "\n")
+        tmp.replace(args.ready_file)  # atomic: waiters never read a half-written file
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: freeing a 50k-customer dataset object by object takes seconds
+    # and scripts that SIGTERM the fake should not wait for it. The server is already stopped.
+    os._exit(code)

@@ -1,0 +1,316 @@
+"""The fake account: plain wire-shaped lists/dicts that the server serves and tests inspect.
+
+Tests compute expected tap output straight from these attributes and may mutate them; the
+server re-sorts its cursor indexes whenever :attr:`FakeAccount.version` or a list's length
+changes, so appending a record is picked up automatically. After editing a sort field in place
+(``customer-since``, activity ``date``, ``created_at``...) call :meth:`FakeAccount.touch`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import random
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from . import metrics as metrics_model
+from .formats import UTC, iso_offset, to_ns, uuid4
+from .generate import AS_OF, CURRENCY, CURRENCY_SIGN, FIRST_ACTIVITY_ID, Record, generate
+
+FREEZE_GC_FROM = 10_000
+ACTIVITY_TYPES = ("new_biz", "expansion", "contraction", "churn", "reactivation")
+
+
+def activity_key(record: Record) -> tuple[int, str]:
+    """Sort key of the global ``/activities`` list: ascending ``date``, ties by ``uuid``."""
+    return to_ns(record["date"]), record["uuid"]
+
+
+class FakeAccount:
+    """A deterministic ChartMogul account with ``customers`` customers generated from ``seed``.
+
+    Attributes (all in the API's wire shape): ``account``, ``data_sources``, ``plans``,
+    ``plan_groups``, ``plan_group_plans`` (group uuid -> plans), ``customers``,
+    ``customer_subscriptions`` (customer uuid -> list), ``customer_activities`` (read-only
+    mapping derived from ``activities``), ``activities``, ``invoices``,
+    ``subscription_events``, ``contacts``, ``customer_notes``, ``tasks``, ``opportunities``.
+    Lists are already in the order the API returns them.
+    """
+
+    def __init__(
+        self, customers: int = 100, seed: int = 42, *, freeze_gc: bool | None = None
+    ) -> None:
+        """Generate the dataset.
+
+        ``freeze_gc`` (default: on from 10 000 customers) moves the finished dataset into the
+        GC's permanent generation. Otherwise every full collection walks millions of live
+        records (~1 s pauses at 50k customers, visible as latency spikes in benchmarks).
+        Frozen objects are still freed by reference counting when the account is dropped.
+        """
+        self.seed = seed
+        self.size = customers
+        freeze = customers >= FREEZE_GC_FROM if freeze_gc is None else freeze_gc
+        if freeze:
+            gc.collect()  # cheap before the build; nothing cyclic is left to be frozen
+        data = generate(customers, seed)
+        self.account: Record = data.account
+        self.account_settings: Record = data.account_settings
+        self.data_sources: list[Record] = data.data_sources
+        self.plans: list[Record] = data.plans
+        self.plan_prices: dict[str, int] = data.plan_prices
+        self.plan_groups: list[Record] = data.plan_groups
+        self.plan_group_plans: dict[str, list[Record]] = data.plan_group_plans
+        self.customers: list[Record] = data.customers
+        self.customer_subscriptions: dict[str, list[Record]] = data.customer_subscriptions
+        self.activities: list[Record] = data.activities
+        self.invoices: list[Record] = data.invoices
+        self.subscription_events: list[Record] = data.subscription_events
+        self.contacts: list[Record] = data.contacts
+        self.customer_notes: list[Record] = data.customer_notes
+        self.tasks: list[Record] = data.tasks
+        self.opportunities: list[Record] = data.opportunities
+        self._activity_ids: dict[str, int] = data.activity_ids
+        self._next_activity_id = FIRST_ACTIVITY_ID + len(self.activities)
+        self._lock = threading.RLock()
+        self._version = 0
+        self._by_customer: tuple[tuple[int, int, int], dict[str, list[Record]]] | None = None
+        self._mutation_rng = random.Random(f"mutations-{seed}")  # noqa: S311 - deterministic data
+        self.removed_activity_keys: dict[str, tuple[int, str]] = {}
+        """uuid -> sort key of deleted activities, so an outstanding cursor stays valid."""
+        self.metrics = metrics_model.MetricsModel(seed, **self._metric_bases())
+        if freeze:
+            gc.freeze()
+
+    # -- change tracking ------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Bumped by every mutation helper and :meth:`touch`; the server re-indexes on change."""
+        return self._version
+
+    def touch(self) -> None:
+        """Declare in-place edits (e.g. a changed ``date``) so the server re-sorts its indexes."""
+        with self._lock:
+            self._version += 1
+
+    # -- derived views --------------------------------------------------------------------
+    @property
+    def customer_activities(self) -> Mapping[str, list[Record]]:
+        """customer uuid -> §2.5 activity records, newest first (derived, read-only)."""
+        return _CustomerActivities(self)
+
+    def customer_activity(self, activity: Record) -> Record:
+        """Convert a global activity into the per-customer shape (int ``id``, no ``uuid``)."""
+        with self._lock:
+            ident = self._activity_ids.get(activity["uuid"])
+            if ident is None:
+                ident = self._activity_ids[activity["uuid"]] = self._next_activity_id
+                self._next_activity_id += 1
+        return {
+            "id": ident,
+            "date": activity["date"],
+            "type": activity["type"],
+            "description": activity["description"],
+            "activity-mrr": activity["activity-mrr"],
+            "activity-mrr-movement": activity["activity-mrr-movement"],
+            "activity-arr": activity["activity-arr"],
+            "currency": activity["currency"],
+            "currency-sign": CURRENCY_SIGN,
+            "subscription-external-id": activity["subscription-external-id"],
+            "plan-external-id": activity["plan-external-id"],
+        }
+
+    def activities_of(self, customer_uuid: str) -> list[Record]:
+        """Customer activities of one customer, newest ``date`` first (ties: highest id)."""
+        own = [
+            self.customer_activity(a) for a in self._activities_by_customer().get(customer_uuid, ())
+        ]
+        own.sort(key=lambda r: (to_ns(r["date"]), r["id"]), reverse=True)
+        return own
+
+    def _activities_by_customer(self) -> dict[str, list[Record]]:
+        """Global activities grouped by customer, rebuilt when the list changes."""
+        stamp = (self._version, id(self.activities), len(self.activities))
+        cached = self._by_customer
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        grouped: dict[str, list[Record]] = {}
+        for activity in self.activities:
+            grouped.setdefault(activity["customer-uuid"], []).append(activity)
+        self._by_customer = (stamp, grouped)
+        return grouped
+
+    def find_customer(self, uuid: str) -> Record | None:
+        """Linear lookup for tests; the server keeps its own index."""
+        return next((c for c in self.customers if c["uuid"] == uuid), None)
+
+    # -- counts ---------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Number of records each list endpoint would return in a full walk."""
+        return {
+            "data_sources": len(self.data_sources),
+            "plans": len(self.plans),
+            "plan_groups": len(self.plan_groups),
+            "plan_group_plans": sum(len(v) for v in self.plan_group_plans.values()),
+            "customers": len(self.customers),
+            "customer_subscriptions": sum(len(v) for v in self.customer_subscriptions.values()),
+            "customer_activities": len(self.activities),
+            "activities": len(self.activities),
+            "invoices": len(self.invoices),
+            "invoice_line_items": sum(len(i["line_items"]) for i in self.invoices),
+            "invoice_transactions": sum(len(i["transactions"]) for i in self.invoices),
+            "subscription_events": len(self.subscription_events),
+            "contacts": len(self.contacts),
+            "customer_notes": len(self.customer_notes),
+            "tasks": len(self.tasks),
+            "opportunities": len(self.opportunities),
+        }
+
+    # -- mutation helpers -----------------------------------------------------------------
+    def add_activity(self, **overrides: Any) -> Record:
+        """Insert a new global activity (e.g. back-dated) keeping ``activities`` sorted.
+
+        Keyword names may use ``_`` for ``-`` (``activity_mrr=5`` sets ``activity-mrr``);
+        ``date`` accepts a ``date``/``datetime`` or a string. Unspecified fields are copied
+        from a deterministic existing activity of a paying customer.
+        """
+        with self._lock:
+            rng = self._mutation_rng
+            base = (
+                self.activities[int(rng.random() * len(self.activities))]
+                if self.activities
+                else self._blank_activity()
+            )
+            record = dict(base)
+            record["uuid"] = uuid4(rng.getrandbits(128))
+            for name, value in overrides.items():
+                key = name if name in record else name.replace("_", "-")
+                record[key] = _wire_datetime(value) if key == "date" else value
+            if (
+                "activity-mrr" in record
+                and "activity_arr" not in overrides
+                and "activity-arr" not in overrides
+            ):
+                record["activity-arr"] = record["activity-mrr"] * 12
+            self._activity_ids[record["uuid"]] = self._next_activity_id
+            self._next_activity_id += 1
+            keys = [activity_key(a) for a in self.activities]
+            self.activities.insert(bisect.bisect_right(keys, activity_key(record)), record)
+            self._version += 1
+            return record
+
+    def remove_customer(self, uuid: str, *, cascade: bool = True) -> Record:
+        """Delete a customer; with ``cascade`` also everything that belongs to it.
+
+        Afterwards ``/customers`` no longer lists it and its ``/subscriptions`` and
+        ``/activities`` endpoints answer 404, like a customer deleted in ChartMogul.
+        """
+        with self._lock:
+            customer = self.find_customer(uuid)
+            if customer is None:
+                raise KeyError(uuid)
+            self.customers.remove(customer)
+            self.customer_subscriptions.pop(uuid, None)
+            if cascade:
+                kept = []
+                for activity in self.activities:
+                    if activity["customer-uuid"] == uuid:
+                        self.removed_activity_keys[activity["uuid"]] = activity_key(activity)
+                    else:
+                        kept.append(activity)
+                self.activities[:] = kept
+                for name in ("invoices", "contacts", "customer_notes", "tasks", "opportunities"):
+                    records = getattr(self, name)
+                    records[:] = [r for r in records if r.get("customer_uuid") != uuid]
+                ext_ids = set(customer["external_ids"])
+                ds_ids = set(customer["data_source_uuids"])
+                self.subscription_events[:] = [
+                    e
+                    for e in self.subscription_events
+                    if not (
+                        e["customer_external_id"] in ext_ids and e["data_source_uuid"] in ds_ids
+                    )
+                ]
+            self._version += 1
+            return customer
+
+    # -- metrics --------------------------------------------------------------------------
+    def metrics_entries(
+        self,
+        metric: str,
+        start: date,
+        end: date,
+        interval: str | None = None,
+        *,
+        scale: float = 1.0,
+    ) -> list[Record]:
+        """§2.16 entries for ``metric`` between ``start`` and ``end`` (period-end dates)."""
+        return self.metrics.entries(metric, start, end, interval, scale=scale)
+
+    def summary(self, metric: str, *, scale: float = 1.0) -> Record:
+        """§2.16 summary block: point-in-time figures as of the fake's "today" (2026-01-01)."""
+        return self.metrics.summary(metric, scale=scale)
+
+    def _metric_bases(self) -> dict[str, int]:
+        paying = [c for c in self.customers if c["customer-since"] is not None]
+        active = [c for c in paying if c["mrr"] > 0]
+        prices = list(self.plan_prices.values()) or [0]
+        return {
+            "base_customers": len(active),
+            "base_mrr": sum(c["mrr"] for c in active),
+            "base_asp": sum(prices) // len(prices),
+        }
+
+    def _blank_activity(self) -> Record:
+        return {
+            "activity-arr": 0,
+            "activity-mrr": 0,
+            "activity-mrr-movement": 0,
+            "billing-connector-uuid": self.data_sources[0]["uuid"],
+            "currency": CURRENCY,
+            "customer-external-id": "",
+            "customer-name": "",
+            "customer-uuid": "",
+            "date": iso_offset(0),
+            "description": "",
+            "plan-external-id": "",
+            "subscription-external-id": "",
+            "subscription-set-external-id": "",
+            "type": "new_biz",
+            "uuid": "",
+        }
+
+    def __repr__(self) -> str:
+        return f"FakeAccount(customers={self.size}, seed={self.seed})"
+
+
+class _CustomerActivities(Mapping[str, list[Record]]):
+    """Read-only customer uuid -> activities view; built on access to save memory."""
+
+    def __init__(self, account: FakeAccount) -> None:
+        self._account = account
+
+    def __getitem__(self, uuid: str) -> list[Record]:
+        if uuid not in self._account.customer_subscriptions:
+            raise KeyError(uuid)
+        return self._account.activities_of(uuid)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._account.customer_subscriptions))
+
+    def __len__(self) -> int:
+        return len(self._account.customer_subscriptions)
+
+
+def _wire_datetime(value: Any) -> str:
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return iso_offset(int(value.timestamp()))
+    if isinstance(value, date):
+        return iso_offset(int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()))
+    return str(value)
+
+
+__all__ = ["ACTIVITY_TYPES", "AS_OF", "FakeAccount", "activity_key"]
