@@ -10,7 +10,7 @@ import pytest
 from tap_chartmogul.client import PAGE_SIZE
 from tap_chartmogul.errors import ChartMogulAPIError, ChartMogulAuthError, ChartMogulGaveUpError
 from tap_chartmogul.tap import TapChartMogul
-from tests.fake_chartmogul import Fault
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tests.helpers import API_KEY, records, run_sync
 
 
@@ -162,3 +162,34 @@ def test_other_4xx_is_fatal_with_the_apis_message(fake, config):
     with pytest.raises(ChartMogulAPIError, match=r"HTTP 400 for /v1/invoices: Invalid cursor"):
         run_sync(config, streams=["invoices"])
     assert len(fake.requests) == 1
+
+
+def test_empty_account_syncs_cleanly():
+    with FakeChartMogul(FakeAccount(customers=0, seed=5), api_key=API_KEY) as server:
+        messages = run_sync(
+            {"api_key": API_KEY, "api_url": server.base_url}, streams=["customers", "invoices"]
+        )
+        assert records(messages, "customers") == []
+        assert records(messages, "invoices") == []
+        assert server.count("/v1/customers") == 1
+        assert server.count("/v1/invoices") == 1
+
+
+def test_api_drift_new_fields_and_blank_numbers_do_not_crash(fake, config):
+    body = (
+        '{"plans":[{"uuid":"pl_new","name":"Gold","interval_count":"","interval_unit":"month",'
+        '"external_id":"g","data_source_uuid":"ds_1","brand-new-field":{"x":1}}],'
+        '"has_more":false,"cursor":null,"current_page":1,"total_pages":1}'
+    )
+    fake.script(r"^/v1/plans$", [Fault(status=200, body=body, content_type="application/json")])
+    messages = run_sync(config, streams=["plans"])
+    assert records(messages, "plans") == [
+        {
+            "uuid": "pl_new",
+            "name": "Gold",
+            "interval_count": None,
+            "interval_unit": "month",
+            "external_id": "g",
+            "data_source_uuid": "ds_1",
+        }
+    ]

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from tap_chartmogul import schemas
-from tests.fake_chartmogul import FakeChartMogul
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, records, run_sync
 
 CORE_STREAMS = ["account", "data_sources", "customers", "plans", "invoices", "metrics"]
@@ -141,3 +141,21 @@ def test_metrics_default_window_is_365_days(fake, config):
     today = datetime.now(timezone.utc).date()
     assert call.query["start-date"] == (today - timedelta(days=365)).isoformat()
     assert len(records(messages, "metrics")) == 366
+
+
+def test_5000_customer_account_every_record_exactly_once():
+    account = FakeAccount(customers=5000, seed=42)
+    with FakeChartMogul(account, api_key=API_KEY) as server:
+        config = {"api_key": API_KEY, "api_url": server.base_url}
+        messages = run_sync(config, streams=["customers", "plans", "invoices"])
+        for stream, source in (
+            ("customers", account.customers),
+            ("plans", account.plans),
+            ("invoices", account.invoices),
+        ):
+            got = [r["uuid"] for r in records(messages, stream)]
+            assert len(got) == len(set(got)) == len(source), stream
+            assert set(got) == {s["uuid"] for s in source}, stream
+        # One request per 200 records and no request after the last page.
+        assert server.count("/v1/customers") == 25
+        assert server.count("/v1/invoices") == -(-len(account.invoices) // 200)
