@@ -47,6 +47,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.pagination import BaseAPIPaginator
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
+    from tap_chartmogul.run_cache import RunCache
+
 #: ChartMogul's maximum page size; larger values are silently capped by the API.
 PAGE_SIZE = 200
 
@@ -82,6 +84,16 @@ def _api_message(response: requests.Response) -> str:
     return one_line(json.dumps(body))
 
 
+def _api_param(response: requests.Response) -> str | None:
+    """The ``param`` ChartMogul blames in a ``{"code","message","param"}`` error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    param = body.get("param") if isinstance(body, dict) else None
+    return param if isinstance(param, str) else None
+
+
 def _describe_failure(exception: BaseException) -> str:
     """Say what went wrong in a failed attempt, without URLs (they carry query strings)."""
     response = getattr(exception, "response", None)
@@ -111,6 +123,13 @@ class ChartMogulStream(RESTStream[str | None]):
     records_key: t.ClassVar[str | None] = "entries"
     #: Whether the endpoint is cursor-paginated (lists) or answers in one response.
     paginated: t.ClassVar[bool] = True
+    #: Treat a 404 as "no records" with a warning (a parent that vanished mid-run).
+    skip_not_found: t.ClassVar[bool] = False
+    #: Also turn ``""`` into null for string columns (where ChartMogul means "missing").
+    blank_strings_to_null: t.ClassVar[bool] = False
+
+    #: Hand-offs between the streams of this run; set by the tap.
+    run_cache: RunCache
 
     @property
     @override
@@ -177,8 +196,21 @@ class ChartMogulStream(RESTStream[str | None]):
             raise ChartMogulAuthError(msg)
         if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(self.response_error_message(response), response)
+        if status == HTTPStatus.NOT_FOUND and self.skip_not_found:
+            self.logger.warning(
+                "Skipping %s: ChartMogul answered HTTP 404 (%s); it was probably deleted "
+                "or merged after it was listed",
+                endpoint,
+                _api_message(response),
+            )
+            store_payload(response, {})
+            return
         if status >= HTTPStatus.BAD_REQUEST:
-            raise ChartMogulAPIError(self.response_error_message(response))
+            raise ChartMogulAPIError(
+                self.response_error_message(response),
+                status=status,
+                param=_api_param(response),
+            )
         self._parse_body(response, endpoint)
 
     def _parse_body(self, response: requests.Response, endpoint: str) -> None:
@@ -220,6 +252,8 @@ class ChartMogulStream(RESTStream[str | None]):
             yield payload
             return
         records = payload.get(self.records_key)
+        if records is None and not payload:
+            return  # a skipped 404
         if records is None:
             msg = (
                 f"ChartMogul's response for {self._endpoint(response)} has no "
@@ -228,9 +262,21 @@ class ChartMogulStream(RESTStream[str | None]):
             raise ChartMogulAPIError(msg)
         yield from records
 
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """Yield records; remember their uuids when a fan-out stream will need them."""
+        if not self.run_cache.wants_parent_keys(self.name):
+            yield from super().get_records(context)
+            return
+        keys: list[str] = []
+        for record in super().get_records(context):
+            keys.append(record["uuid"])
+            yield record
+        self.run_cache.store_parent_keys(self.name, keys)
+
     @cached_property
     def _shaper(self) -> RecordShaper:
-        return RecordShaper(self.schema)
+        return RecordShaper(self.schema, blank_strings_to_null=self.blank_strings_to_null)
 
     @override
     def post_process(

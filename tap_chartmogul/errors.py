@@ -28,6 +28,14 @@ class ChartMogulAuthError(TapChartMogulError, FatalAPIError):
 class ChartMogulAPIError(TapChartMogulError, FatalAPIError):
     """ChartMogul answered in a way the tap cannot use (4xx, or a body that is not JSON)."""
 
+    def __init__(
+        self, message: str, *, status: int | None = None, param: str | None = None
+    ) -> None:
+        """Keep the HTTP status and the parameter ChartMogul blamed, for callers that adapt."""
+        super().__init__(message)
+        self.status = status
+        self.param = param
+
 
 class ChartMogulGaveUpError(TapChartMogulError):
     """A transient failure (429, 5xx, timeout, broken connection) outlasted the retries."""

@@ -7,11 +7,15 @@ runs first; its messages are rewritten for ``api_key`` so the value never appear
 from __future__ import annotations
 
 import ipaddress
+import re
 import typing as t
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from tap_chartmogul.metrics_plan import INTERVALS, UNSEGMENTED
+
 LOOPBACK_NAMES = frozenset({"localhost"})
+_COUNTRY_LIST = re.compile(r"^[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*$")
 
 
 def is_loopback(host: str) -> bool:
@@ -78,6 +82,64 @@ def api_key_problem(value: object) -> str | None:
     return None
 
 
+def whole_number_problem(name: str, value: object) -> str | None:
+    """Explain why ``value`` is not a whole number >= 0, or None."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"Setting {name!r} must be a whole number >= 0, got {value!r}"
+    return None
+
+
+def _segment_problems(where: str, segment: object, seen: set[str]) -> list[str]:
+    """Problems with one configured segment (``seen`` collects the names so far)."""
+    if not isinstance(segment, dict):
+        return [f"{where} must be an object with a name"]
+    name = segment.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return [f"{where} needs a non-empty 'name'"]
+    problems: list[str] = []
+    if name == UNSEGMENTED:
+        problems.append(f"{where}: the name {UNSEGMENTED!r} is reserved for the unsegmented series")
+    if name in seen:
+        problems.append(f"{where}: the name {name!r} is used twice")
+    seen.add(name)
+    unknown = sorted(set(segment) - {"name", "geo", "plans", "filters"})
+    if unknown:
+        problems.append(f"{where} has unknown keys {unknown}: use geo, plans, filters")
+    if not any(segment.get(key) for key in ("geo", "plans", "filters")):
+        problems.append(f"{where} ({name!r}) sets none of geo, plans, filters")
+    geo = segment.get("geo")
+    if geo and not (isinstance(geo, str) and _COUNTRY_LIST.match(geo.strip())):
+        problems.append(f"{where} ({name!r}): geo must be 2-letter country codes, got {geo!r}")
+    return problems
+
+
+def metrics_problems(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Problems with the ``metrics_*`` settings, found before any request."""
+    problems: list[str] = []
+    interval = config.get("metrics_interval")
+    if interval is not None and interval not in INTERVALS:
+        problems.append(
+            f"Setting 'metrics_interval' must be one of {', '.join(INTERVALS)}, got {interval!r}"
+        )
+    geo = config.get("metrics_geo")
+    if geo and not (isinstance(geo, str) and _COUNTRY_LIST.match(geo.strip())):
+        problems.append(
+            f"Setting 'metrics_geo' must be comma-separated 2-letter country codes, got {geo!r}"
+        )
+    segments = config.get("metrics_segments") or []
+    if not isinstance(segments, list):
+        return [
+            *problems,
+            "Setting 'metrics_segments' must be a list of {name, geo, plans, filters}",
+        ]
+    seen: set[str] = set()
+    for index, segment in enumerate(segments):
+        problems.extend(
+            _segment_problems(f"Setting 'metrics_segments' item {index + 1}", segment, seen)
+        )
+    return problems
+
+
 def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
     """Every problem with the tap's own settings, one message each."""
     checks = [
@@ -86,7 +148,9 @@ def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
         start_date_problem(config.get("start_date")),
         positive_number_problem("request_timeout", config.get("request_timeout")),
     ]
-    retries = config.get("max_retries")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        checks.append(f"Setting 'max_retries' must be a whole number >= 0, got {retries!r}")
+    checks.append(whole_number_problem("max_retries", config.get("max_retries")))
+    checks.append(
+        whole_number_problem("activities_lookback_days", config.get("activities_lookback_days"))
+    )
+    checks.extend(metrics_problems(config))
     return [problem for problem in checks if problem]

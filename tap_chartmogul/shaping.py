@@ -61,18 +61,18 @@ def _types(schema: dict[str, t.Any]) -> set[str]:
     return {declared} if isinstance(declared, str) else set(declared)
 
 
-def _nested_shaper(schema: dict[str, t.Any]) -> Converter | None:
+def _nested_shaper(schema: dict[str, t.Any], *, blank_strings: bool) -> Converter | None:
     """Build the converter for an object or array property (None when open-ended)."""
     types = _types(schema)
     if "object" in types and schema.get("properties"):
-        shaper = RecordShaper(schema)
+        shaper = RecordShaper(schema, blank_strings_to_null=blank_strings)
 
         def shape_object(value: t.Any) -> t.Any:
             return shaper(value) if isinstance(value, dict) else _blank_to_none(value)
 
         return shape_object
     if "array" in types and isinstance(schema.get("items"), dict):
-        item = _converter_for(schema["items"])
+        item = _converter_for(schema["items"], blank_strings=blank_strings)
         if item is None:
             return None
 
@@ -85,14 +85,15 @@ def _nested_shaper(schema: dict[str, t.Any]) -> Converter | None:
     return None
 
 
-def _converter_for(schema: dict[str, t.Any]) -> Converter | None:
+def _converter_for(schema: dict[str, t.Any], *, blank_strings: bool = False) -> Converter | None:
     """Pick the per-value normaliser a property needs, or None for "keep as is"."""
-    nested = _nested_shaper(schema)
+    nested = _nested_shaper(schema, blank_strings=blank_strings)
     if nested is not None:
         return nested
     types = _types(schema) - {"null"}
     if "string" in types and schema.get("format") not in _TEMPORAL_FORMATS:
-        return None  # a real string: "" is a legitimate value
+        # A real string: "" is a legitimate value unless the stream says otherwise.
+        return _blank_to_none if blank_strings and "null" in _types(schema) else None
     if types == {"integer"}:
         return _to_integer
     if types & {"integer", "number", "boolean", "string"}:
@@ -103,11 +104,16 @@ def _converter_for(schema: dict[str, t.Any]) -> Converter | None:
 class RecordShaper:
     """Rename and normalise records of one schema; build once, call per record."""
 
-    def __init__(self, schema: dict[str, t.Any]) -> None:
-        """Plan the work for every property the schema declares."""
+    def __init__(self, schema: dict[str, t.Any], *, blank_strings_to_null: bool = False) -> None:
+        """Plan the work for every property the schema declares.
+
+        Args:
+            schema: The stream's JSON schema (snake_case property names).
+            blank_strings_to_null: Also map ``""`` to null in nullable string columns.
+        """
         self._converters: dict[str, Converter] = {}
         for name, prop in (schema.get("properties") or {}).items():
-            converter = _converter_for(prop)
+            converter = _converter_for(prop, blank_strings=blank_strings_to_null)
             if converter is not None:
                 self._converters[name] = converter
         self._names: dict[str, str] = {}

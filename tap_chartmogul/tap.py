@@ -10,8 +10,11 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_chartmogul import streams
+from tap_chartmogul import fanout_streams, streams
 from tap_chartmogul.errors import TapChartMogulError
+from tap_chartmogul.metrics_plan import INTERVALS
+from tap_chartmogul.metrics_streams import DEFAULT_INTERVAL, METRIC_STREAM_TYPES
+from tap_chartmogul.run_cache import RunCache
 from tap_chartmogul.settings import settings_problems
 
 if sys.version_info >= (3, 12):
@@ -31,9 +34,20 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
     streams.AccountStream,
     streams.DataSourcesStream,
     streams.CustomersStream,
+    fanout_streams.CustomerSubscriptionsStream,
     streams.PlansStream,
+    streams.PlanGroupsStream,
+    fanout_streams.PlanGroupPlansStream,
     streams.InvoicesStream,
-    streams.MetricsStream,
+    fanout_streams.InvoiceLineItemsStream,
+    fanout_streams.InvoiceTransactionsStream,
+    streams.SubscriptionEventsStream,
+    streams.ActivitiesStream,
+    streams.ContactsStream,
+    streams.CustomerNotesStream,
+    streams.TasksStream,
+    streams.OpportunitiesStream,
+    *METRIC_STREAM_TYPES,
 )
 
 DEFAULT_API_URL = "https://api.chartmogul.com"
@@ -67,8 +81,82 @@ SETTINGS = th.PropertiesList(
         th.DateTimeType,
         title="Start date",
         description=(
-            "Earliest date of time-based data (the metrics window). "
-            "Default: 365 days before the run."
+            "Earliest date of time-based data: the metrics window (default: 365 days "
+            "before the run) and the first activities run (default: all history)."
+        ),
+    ),
+    th.Property(
+        "activities_lookback_days",
+        th.IntegerType(nullable=False),
+        default=streams.DEFAULT_ACTIVITIES_LOOKBACK_DAYS,
+        title="Activities lookback (days)",
+        description=(
+            "Days before the bookmark that each incremental run of activities re-reads, "
+            "to catch activities ChartMogul back-dated or recomputed since the last run."
+        ),
+    ),
+    th.Property(
+        "metrics_interval",
+        th.StringType(nullable=False),
+        default=DEFAULT_INTERVAL,
+        allowed_values=list(INTERVALS),
+        title="Metrics interval",
+        description=(
+            "Period of each metrics row: day, week, month, quarter or year. metrics_asp is "
+            "at least monthly (ChartMogul computes ASP per month at the finest)."
+        ),
+    ),
+    th.Property(
+        "metrics_geo",
+        th.StringType,
+        title="Metrics countries",
+        description=(
+            "Comma-separated ISO 3166 alpha-2 country codes that every metric series is limited to."
+        ),
+    ),
+    th.Property(
+        "metrics_plans",
+        th.StringType,
+        title="Metrics plans",
+        description=(
+            "Comma-separated plan names, uuids or external ids that every metric series "
+            "is limited to."
+        ),
+    ),
+    th.Property(
+        "metrics_filters",
+        th.StringType,
+        title="Metrics filters",
+        description=(
+            "A ChartMogul Filter Language expression applied to every metric series, "
+            "passed through as is."
+        ),
+    ),
+    th.Property(
+        "metrics_segments",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("name", th.StringType(nullable=False), required=True),
+                th.Property("geo", th.StringType),
+                th.Property("plans", th.StringType),
+                th.Property("filters", th.StringType),
+            )
+        ),
+        title="Metrics segments",
+        description=(
+            "Extra named series for every metric stream, each with its own geo, plans and/or "
+            "filters (unset ones inherit metrics_geo/metrics_plans/metrics_filters). Rows carry "
+            "the segment name; the unsegmented series is named 'all'."
+        ),
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType(nullable=False),
+        default=False,
+        title="Emit ACTIVATE_VERSION messages",
+        description=(
+            "Send ACTIVATE_VERSION for every full-table stream, so targets that honour it "
+            "drop records deleted or merged in ChartMogul since the previous run."
         ),
     ),
     th.Property(
@@ -97,11 +185,38 @@ class TapChartMogul(Tap):
 
     name = "tap-chartmogul"
     config_jsonschema = SETTINGS.to_dict()
+    #: Hand-offs between this run's streams (created with the streams).
+    run_cache: RunCache
 
     @override
     def discover_streams(self) -> list[ChartMogulStream]:
-        """Return one instance of every stream, in sync order."""
-        return [stream_type(self) for stream_type in STREAM_TYPES]
+        """Return one instance of every stream, in sync order, wired to each other."""
+        cache = self.run_cache = RunCache()
+        discovered = [stream_type(self) for stream_type in STREAM_TYPES]
+        by_name = {stream.name: stream for stream in discovered}
+        for stream in discovered:
+            stream.run_cache = cache
+            if isinstance(stream, fanout_streams.FanOutStream):
+                stream.parent = by_name[stream.parent_stream_name]
+            if isinstance(stream, fanout_streams.InvoiceItemsStream):
+                stream.invoices = by_name["invoices"]
+        return discovered
+
+    @override
+    def sync_all(self) -> None:
+        """Tell parent streams what selected streams will need from them, then sync."""
+        streams_by_name = t.cast("dict[str, ChartMogulStream]", self.streams)
+        for stream in streams_by_name.values():
+            if not stream.selected:
+                continue
+            if isinstance(stream, fanout_streams.FanOutStream):
+                stream.run_cache.want_parent_keys(stream.parent_stream_name)
+            if isinstance(stream, fanout_streams.InvoiceItemsStream):
+                t.cast("streams.InvoicesStream", stream.invoices).feeds_derived_streams = True
+        try:
+            super().sync_all()
+        finally:
+            self.run_cache.close()
 
     @override
     def load_streams(self) -> list[ChartMogulStream]:  # type: ignore[override]

@@ -6,8 +6,12 @@ import contextlib
 import io
 import json
 import typing as t
+from datetime import datetime, timezone
 
-from tap_chartmogul.tap import TapChartMogul
+from tap_chartmogul.tap import STREAM_TYPES, TapChartMogul
+
+if t.TYPE_CHECKING:
+    from tests.fake_chartmogul import FakeAccount
 
 #: A deliberately distinctive fake key, so a leak is easy to spot in any output.
 API_KEY = "cm_test_KEY_d0e5_not_real_7f3a"
@@ -37,3 +41,54 @@ def stream_requests(tap: TapChartMogul, stream: str) -> list[dict]:
     """Records of one stream straight from the stream object (post-processed)."""
     target = tap.streams[stream]
     return [t.cast("dict", target.post_process(r)) for r in target.get_records(None)]
+
+
+METRIC_STREAMS = [s.name for s in STREAM_TYPES if s.name.startswith("metrics")]
+
+
+def expected_keys(account: FakeAccount, start: str | None = None) -> dict[str, set]:
+    """Primary-key sets per stream, computed from the fake's own data.
+
+    ``start`` is the tap's ``start_date``: it bounds the first run of activities.
+    """
+    invoices = account.invoices
+    return {
+        "account": {account.account["id"]},
+        "data_sources": {d["uuid"] for d in account.data_sources},
+        "customers": {c["uuid"] for c in account.customers},
+        "customer_subscriptions": {
+            s["uuid"] for subs in account.customer_subscriptions.values() for s in subs
+        },
+        "plans": {p["uuid"] for p in account.plans},
+        "plan_groups": {g["uuid"] for g in account.plan_groups},
+        "plan_group_plans": {
+            (g, p["uuid"]) for g, plans in account.plan_group_plans.items() for p in plans
+        },
+        "invoices": {i["uuid"] for i in invoices},
+        "invoice_line_items": {li["uuid"] for i in invoices for li in i["line_items"]},
+        "invoice_transactions": {tr["uuid"] for i in invoices for tr in i["transactions"]},
+        "subscription_events": {e["id"] for e in account.subscription_events},
+        "activities": {
+            a["uuid"]
+            for a in account.activities
+            if start is None or datetime.fromisoformat(a["date"]) >= _utc(start)
+        },
+        "contacts": {c["uuid"] for c in account.contacts},
+        "customer_notes": {n["uuid"] for n in account.customer_notes},
+        "tasks": {t["task_uuid"] for t in account.tasks},
+        "opportunities": {o["uuid"] for o in account.opportunities},
+    }
+
+
+def key_of(stream: str, row: dict):
+    if stream == "plan_group_plans":
+        return (row["plan_group_uuid"], row["uuid"])
+    if stream in METRIC_STREAMS:
+        return (row["segment"], row["date"], row["interval"])
+    primary = next(s for s in STREAM_TYPES if s.name == stream).primary_keys
+    return row[primary[0]]
+
+
+def _utc(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

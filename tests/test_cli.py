@@ -118,11 +118,34 @@ def test_discover_needs_no_config(tmp_path):
     assert result.returncode == 0, result.stderr
     catalog = json.loads(result.stdout)
     keys = {s["tap_stream_id"]: s["key_properties"] for s in catalog["streams"]}
+    metric_key = ["segment", "date", "interval"]
     assert keys == {
         "account": ["id"],
         "data_sources": ["uuid"],
         "customers": ["uuid"],
+        "customer_subscriptions": ["uuid"],
         "plans": ["uuid"],
+        "plan_groups": ["uuid"],
+        "plan_group_plans": ["plan_group_uuid", "uuid"],
         "invoices": ["uuid"],
-        "metrics": ["date", "interval"],
+        "invoice_line_items": ["uuid"],
+        "invoice_transactions": ["uuid"],
+        "subscription_events": ["id"],
+        "activities": ["uuid"],
+        "contacts": ["uuid"],
+        "customer_notes": ["uuid"],
+        "tasks": ["task_uuid"],
+        "opportunities": ["uuid"],
+        "metrics": metric_key,
+        "metrics_mrr": metric_key,
+        "metrics_arr": metric_key,
+        "metrics_arpa": metric_key,
+        "metrics_asp": metric_key,
+        "metrics_customer_count": metric_key,
+        "metrics_customer_churn_rate": metric_key,
+        "metrics_mrr_churn_rate": metric_key,
+        "metrics_ltv": metric_key,
     }
+    activities = next(s for s in catalog["streams"] if s["tap_stream_id"] == "activities")
+    assert activities["replication_key"] == "date"
+    assert activities["replication_method"] == "INCREMENTAL"

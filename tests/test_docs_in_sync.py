@@ -75,7 +75,10 @@ def test_readme_streams_table_matches_discovery():
     tap = TapChartMogul(config={"api_key": "x"}, parse_env_config=False, validate_config=False)
     for name, stream in tap.streams.items():
         keys = ", ".join(f"`{k}`" for k in stream.primary_keys)
-        pattern = rf"^\| `{name}` \| `[^`]+` \| {re.escape(keys)} \|"
+        replication = (
+            f"incremental on `{stream.replication_key}`" if stream.replication_key else "full table"
+        )
+        pattern = rf"^\| `{name}` \| [^|]+ \| {re.escape(keys)} \| {re.escape(replication)}"
         assert re.search(pattern, README, flags=re.MULTILINE), f"README streams table: {name}"
 
 

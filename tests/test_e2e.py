@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from tap_chartmogul.tap import STREAM_TYPES
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY
+from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, key_of
 
 ROOT = Path(__file__).resolve().parents[1]
 TAP = Path(sys.executable).with_name("tap-chartmogul")
@@ -52,18 +53,6 @@ def server(account):
         yield fake
 
 
-def expected_keys(account: FakeAccount) -> dict[str, set]:
-    days = (datetime.now(timezone.utc).date() - date.fromisoformat(START)).days + 1
-    return {
-        "account": {account.account.get("id")},
-        "data_sources": {d["uuid"] for d in account.data_sources},
-        "customers": {c["uuid"] for c in account.customers},
-        "plans": {p["uuid"] for p in account.plans},
-        "invoices": {i["uuid"] for i in account.invoices},
-        "metrics": days,
-    }
-
-
 def read_output(folder: Path) -> dict[str, list[dict]]:
     return {
         path.stem: [json.loads(line) for line in path.read_text().splitlines()]
@@ -72,18 +61,18 @@ def read_output(folder: Path) -> dict[str, list[dict]]:
 
 
 def assert_complete(output: dict[str, list[dict]], account: FakeAccount) -> None:
-    expected = expected_keys(account)
-    assert set(output) == set(expected)
-    for stream, keys in expected.items():
-        rows = output[stream]
-        if stream == "metrics":
-            assert len(rows) == keys
-            assert len({r["date"] for r in rows}) == keys
-            continue
-        key = "id" if stream == "account" else "uuid"
-        got = [r[key] for r in rows]
+    """Every stream landed, each with exactly the fake's records (metrics: one per day)."""
+    assert set(output) == {s.name for s in STREAM_TYPES}
+    for stream, expected in expected_keys(account, start=START).items():
+        got = [key_of(stream, row) for row in output[stream]]
         assert len(got) == len(set(got)), f"duplicates in {stream}"
-        assert set(got) == keys, stream
+        assert set(got) == expected, stream
+    days = (datetime.now(timezone.utc).date() - date.fromisoformat(START)).days + 1
+    for stream in METRIC_STREAMS:
+        got = {key_of(stream, row) for row in output[stream]}
+        assert len(got) == len(output[stream]), stream
+        if stream != "metrics_asp":
+            assert len(got) == days, stream
 
 
 def clean_env(**extra: str) -> dict[str, str]:

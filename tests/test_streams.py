@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
@@ -10,10 +11,11 @@ import jsonschema
 import pytest
 
 from tap_chartmogul import schemas
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from tap_chartmogul.tap import STREAM_TYPES
+from tests.fake_chartmogul import FakeChartMogul
 from tests.helpers import API_KEY, records, run_sync
 
-CORE_STREAMS = ["account", "data_sources", "customers", "plans", "invoices", "metrics"]
+ALL_STREAMS = [stream_type.name for stream_type in STREAM_TYPES]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def test_schema_messages_precede_records_and_declare_keys(synced):
             assert message["key_properties"], message["stream"]
         elif message["type"] == "RECORD":
             assert message["stream"] in seen_schema
-    assert seen_schema == set(CORE_STREAMS)
+    assert seen_schema == set(ALL_STREAMS)
 
 
 def test_account_is_synced_first(synced):
@@ -46,7 +48,7 @@ def test_account_is_synced_first(synced):
     assert first_record["stream"] == "account"
 
 
-@pytest.mark.parametrize("stream", CORE_STREAMS)
+@pytest.mark.parametrize("stream", ALL_STREAMS)
 def test_records_validate_against_their_schema(synced, stream):
     messages, _ = synced
     rows = records(messages, stream)
@@ -58,7 +60,7 @@ def test_records_validate_against_their_schema(synced, stream):
         validator.validate(row)
 
 
-@pytest.mark.parametrize("stream", CORE_STREAMS)
+@pytest.mark.parametrize("stream", ALL_STREAMS)
 def test_column_names_are_snake_case(synced, stream):
     messages, _ = synced
     for row in records(messages, stream)[:50]:
@@ -113,8 +115,8 @@ def test_metrics_cover_start_date_to_today_one_row_per_day(synced):
     assert len(rows) == expected_days
     assert rows[0]["date"] == "2025-01-01"
     assert rows[-1]["date"] == today.isoformat()
-    assert {r["interval"] for r in rows} == {"day"}
-    assert len({(r["date"], r["interval"]) for r in rows}) == len(rows)
+    assert {(r["segment"], r["interval"]) for r in rows} == {("all", "day")}
+    assert len({r["date"] for r in rows}) == len(rows)
     for key in (
         "mrr",
         "arr",
@@ -127,12 +129,13 @@ def test_metrics_cover_start_date_to_today_one_row_per_day(synced):
     ):
         assert key in rows[0]
         assert f"{key}_percentage_change" in rows[0]
-    call = next(r for r in server.requests if r.path == "/v1/metrics/all")
-    assert call.query == {
-        "start-date": "2025-01-01",
-        "end-date": today.isoformat(),
-        "interval": "day",
-    }
+    calls = [r.query for r in server.requests if r.path == "/v1/metrics/all"]
+    # More than 366 days: daily windows of at most 366 days, overlapping by one day.
+    assert calls[0]["start-date"] == "2025-01-01"
+    assert calls[-1]["end-date"] == today.isoformat()
+    assert all(call["interval"] == "day" for call in calls)
+    for earlier, later in itertools.pairwise(calls):
+        assert later["start-date"] == earlier["end-date"]
 
 
 def test_metrics_default_window_is_365_days(fake, config):
@@ -141,21 +144,3 @@ def test_metrics_default_window_is_365_days(fake, config):
     today = datetime.now(timezone.utc).date()
     assert call.query["start-date"] == (today - timedelta(days=365)).isoformat()
     assert len(records(messages, "metrics")) == 366
-
-
-def test_5000_customer_account_every_record_exactly_once():
-    account = FakeAccount(customers=5000, seed=42)
-    with FakeChartMogul(account, api_key=API_KEY) as server:
-        config = {"api_key": API_KEY, "api_url": server.base_url}
-        messages = run_sync(config, streams=["customers", "plans", "invoices"])
-        for stream, source in (
-            ("customers", account.customers),
-            ("plans", account.plans),
-            ("invoices", account.invoices),
-        ):
-            got = [r["uuid"] for r in records(messages, stream)]
-            assert len(got) == len(set(got)) == len(source), stream
-            assert set(got) == {s["uuid"] for s in source}, stream
-        # One request per 200 records and no request after the last page.
-        assert server.count("/v1/customers") == 25
-        assert server.count("/v1/invoices") == -(-len(account.invoices) // 200)

@@ -1,0 +1,133 @@
+"""Activities: incremental on ``date`` with a lookback, resumable, never duplicated."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.helpers import API_KEY, records, run_sync
+
+
+def parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def last_state(messages):
+    return [m for m in messages if m["type"] == "STATE"][-1]["value"]
+
+
+def activity_calls(fake):
+    return [r.query for r in fake.requests if r.path == "/v1/activities"]
+
+
+@pytest.fixture
+def account():
+    return FakeAccount(customers=300, seed=13)
+
+
+@pytest.fixture
+def server(account):
+    with FakeChartMogul(account, api_key=API_KEY) as fake:
+        yield fake
+
+
+def config_for(server, **extra):
+    return {"api_key": API_KEY, "api_url": server.base_url, **extra}
+
+
+def test_first_run_without_start_date_reads_all_history_ascending(server, account):
+    messages = run_sync(config_for(server), streams=["activities"])
+    rows = records(messages, "activities")
+    assert [r["uuid"] for r in rows] == [a["uuid"] for a in account.activities]
+    assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
+    call = activity_calls(server)[0]
+    assert "start-date" not in call
+    assert call["order"] == "date"
+    assert parse(call["end-date"]) <= datetime.now(timezone.utc)
+    state = last_state(messages)["bookmarks"]["activities"]
+    assert state["replication_key_value"] == account.activities[-1]["date"]
+
+
+def test_first_run_starts_at_start_date(server, account):
+    messages = run_sync(
+        config_for(server, start_date="2024-06-01T00:00:00Z"), streams=["activities"]
+    )
+    rows = records(messages, "activities")
+    expected = [
+        a["uuid"] for a in account.activities if parse(a["date"]) >= parse("2024-06-01T00:00:00Z")
+    ]
+    assert [r["uuid"] for r in rows] == expected
+    assert all(call["start-date"] == "2024-06-01T00:00:00Z" for call in activity_calls(server))
+
+
+def test_second_run_rereads_the_lookback_window_and_catches_backdated_activity(server, account):
+    first = run_sync(config_for(server), streams=["activities"])
+    state = last_state(first)
+    bookmark = parse(state["bookmarks"]["activities"]["replication_key_value"])
+
+    backdated = account.add_activity(date=bookmark - timedelta(days=5), type="contraction")
+    newer = account.add_activity(date=bookmark + timedelta(days=2), type="expansion")
+    too_old = account.add_activity(date=bookmark - timedelta(days=45), type="churn")
+    server.reset_log()
+
+    second = run_sync(config_for(server), streams=["activities"], state=state)
+    rows = records(second, "activities")
+    uuids = [r["uuid"] for r in rows]
+    window_start = bookmark - timedelta(days=30)
+    expected = [a["uuid"] for a in account.activities if parse(a["date"]) >= window_start]
+    assert uuids == expected
+    assert backdated["uuid"] in uuids
+    assert newer["uuid"] in uuids
+    assert too_old["uuid"] not in uuids  # older than the lookback: the documented limit
+    assert len(uuids) == len(set(uuids))
+    assert len(uuids) < len(account.activities)
+    assert {call["start-date"] for call in activity_calls(server)} == {
+        window_start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    }
+    new_bookmark = last_state(second)["bookmarks"]["activities"]["replication_key_value"]
+    assert parse(new_bookmark) == parse(newer["date"])
+
+
+def test_lookback_is_a_setting(server, account):
+    first = run_sync(config_for(server), streams=["activities"])
+    state = last_state(first)
+    bookmark = parse(state["bookmarks"]["activities"]["replication_key_value"])
+    server.reset_log()
+    run_sync(config_for(server, activities_lookback_days=0), streams=["activities"], state=state)
+    assert activity_calls(server)[0]["start-date"] == bookmark.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_start_date_still_bounds_the_lookback(server, account):
+    first = run_sync(config_for(server), streams=["activities"])
+    state = last_state(first)
+    bookmark = parse(state["bookmarks"]["activities"]["replication_key_value"])
+    floor = bookmark - timedelta(days=3)
+    server.reset_log()
+    run_sync(config_for(server, start_date=floor.isoformat()), streams=["activities"], state=state)
+    assert parse(activity_calls(server)[0]["start-date"]) == floor.replace(microsecond=0)
+
+
+def test_future_dated_activity_waits_and_the_bookmark_never_passes_the_run(server, account):
+    future = account.add_activity(date=datetime.now(timezone.utc) + timedelta(days=10))
+    messages = run_sync(config_for(server), streams=["activities"])
+    assert future["uuid"] not in {r["uuid"] for r in records(messages, "activities")}
+    bookmark = last_state(messages)["bookmarks"]["activities"]["replication_key_value"]
+    assert parse(bookmark) <= datetime.now(timezone.utc)
+
+
+def test_no_uuid_twice_in_one_run_even_if_the_api_repeats_one(server, account):
+    account.activities.append(dict(account.activities[-1]))  # the API repeats the last one
+    account.touch()
+    messages = run_sync(config_for(server), streams=["activities"])
+    uuids = [r["uuid"] for r in records(messages, "activities")]
+    assert len(uuids) == len(set(uuids)) == len(account.activities) - 1
+
+
+def test_state_is_emitted_while_reading_so_a_run_can_resume(server, account):
+    messages = run_sync(config_for(server), streams=["activities"])
+    states = [m for m in messages if m["type"] == "STATE"]
+    assert states
+    final = states[-1]["value"]["bookmarks"]["activities"]
+    assert "progress_markers" not in final  # sorted stream: the bookmark is resumable
