@@ -106,7 +106,10 @@ def _describe_failure(exception: BaseException) -> str:
         if root.__context__ is None:
             break
         root = root.__context__
-    return f"connection failed ({type(exception).__name__}: {type(root).__name__})"
+    return (
+        f"connection failed ({type(exception).__name__}: {type(root).__name__}); "
+        "check api_url and the network"
+    )
 
 
 class ChartMogulStream(RESTStream[str | None]):

@@ -63,9 +63,9 @@ def retry_after_seconds(
 
 def wait_times(
     *,
-    base: float = BASE_WAIT_SECONDS,
-    cap: float = MAX_WAIT_SECONDS,
-    retry_after_cap: float = MAX_RETRY_AFTER_SECONDS,
+    base: float | None = None,
+    cap: float | None = None,
+    retry_after_cap: float | None = None,
     rand: Callable[[], float] = random.random,
 ) -> Generator[float, BaseException | None, None]:
     """Yield the wait before each retry; ``backoff`` sends in the exception that failed.
@@ -74,9 +74,14 @@ def wait_times(
     spread out but a wait never collapses to zero. A ``Retry-After`` header on the
     failed response replaces the computed wait.
 
+    Unset bounds take the module constants at call time (tests shorten them).
+
     Yields:
         Seconds to sleep before the next attempt.
     """
+    base = BASE_WAIT_SECONDS if base is None else base
+    cap = MAX_WAIT_SECONDS if cap is None else cap
+    retry_after_cap = MAX_RETRY_AFTER_SECONDS if retry_after_cap is None else retry_after_cap
     exception = yield 0.0  # priming value; backoff discards it
     attempt = 0
     while True:

@@ -9,7 +9,9 @@ column names and values that match the declared types, so each record is rewritt
   attributes, ``errors``) keep the user's own keys;
 - ``""`` becomes null where the schema expects a number, integer, boolean or a
   date/date-time string;
-- an integral float (``15620.0``) in an integer column becomes an ``int``.
+- an integral float (``15620.0``) in an integer column becomes an ``int``;
+- a property the schema declares but the record lacks becomes an explicit null, so
+  every record of a stream has the same columns whatever ChartMogul left out.
 
 The work per key is decided once per schema (a "plan"), not once per record.
 Unknown keys are renamed and passed through; the SDK then drops any key the schema
@@ -117,6 +119,7 @@ class RecordShaper:
             if converter is not None:
                 self._converters[name] = converter
         self._names: dict[str, str] = {}
+        self._columns = tuple(schema.get("properties") or ())
 
     def __call__(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         """Return a new record with snake_case keys and normalised values."""
@@ -129,4 +132,7 @@ class RecordShaper:
                 name = names[key] = snake_case(key)
             converter = converters.get(name)
             shaped[name] = value if converter is None else converter(value)
+        if len(shaped) < len(self._columns) or any(c not in shaped for c in self._columns):
+            for column in self._columns:
+                shaped.setdefault(column, None)
         return shaped

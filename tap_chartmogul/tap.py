@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import signal
 import sys
 import typing as t
 
@@ -12,6 +15,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_chartmogul import fanout_streams, streams
 from tap_chartmogul.errors import TapChartMogulError
+from tap_chartmogul.input_files import checked_catalog, checked_state
 from tap_chartmogul.metrics_plan import INTERVALS
 from tap_chartmogul.metrics_streams import DEFAULT_INTERVAL, METRIC_STREAM_TYPES
 from tap_chartmogul.run_cache import RunCache
@@ -23,7 +27,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from types import TracebackType
+    from types import FrameType, TracebackType
 
     import click
 
@@ -247,6 +251,42 @@ class TapChartMogul(Tap):
                 schema=self.config_jsonschema,
             )
         return errors
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,  # the SDK's private _ConfigInput
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        """Check the --state and --catalog files, then run as the SDK does."""
+        known = [stream_type.name for stream_type in STREAM_TYPES]
+        if state is not None:
+            state = io.StringIO(json.dumps(checked_state(state.read(), known)))
+        if catalog is not None:
+            catalog = io.StringIO(json.dumps(checked_catalog(catalog.read(), known)))
+        super().invoke(
+            about=about, about_format=about_format, config=config, state=state, catalog=catalog
+        )
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """On SIGTERM/SIGINT, write the state (SDK) and exit non-zero, not 0.
+
+        The SDK exits 0, which tells an orchestrator an interrupted run succeeded.
+        """
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            self.logger.error(  # noqa: TRY400 - an interruption needs no traceback
+                "Interrupted by %s: resume from the last STATE message written",
+                signal.Signals(signum).name,
+            )
+            raise SystemExit(128 + signum) from None
 
     @classmethod
     @override

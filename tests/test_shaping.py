@@ -34,6 +34,9 @@ SCHEMA = {
 }
 
 
+NULLS = dict.fromkeys(SCHEMA["properties"])
+
+
 def test_snake_case():
     assert snake_case("customer-since") == "customer_since"
     assert snake_case("activity-mrr-movement") == "activity_mrr_movement"
@@ -52,6 +55,7 @@ def test_hyphenated_keys_are_renamed_at_every_described_level():
         }
     )
     assert out == {
+        **NULLS,
         "uuid": "cus_1",
         "customer_since": "2016-01-01T12:00:00+00:00",
         "address": {"address_zip": "10115"},
@@ -69,7 +73,7 @@ def test_free_form_objects_keep_the_users_keys():
 def test_empty_strings_become_null_where_a_number_or_date_belongs():
     shaper = RecordShaper(SCHEMA)
     out = shaper({"customer-since": "", "mrr": "", "ltv": "", "active": "", "email": ""})
-    assert out == {"customer_since": None, "mrr": None, "ltv": None, "active": None, "email": ""}
+    assert out == {**NULLS, "email": ""}
 
 
 def test_integer_columns_accept_integral_floats_and_digit_strings():
@@ -88,9 +92,18 @@ def test_fractional_money_is_kept_not_rounded():
 
 def test_unknown_fields_pass_through_renamed():
     shaper = RecordShaper(SCHEMA)
-    assert shaper({"brand-new-field": {"x": 1}}) == {"brand_new_field": {"x": 1}}
+    assert shaper({"brand-new-field": {"x": 1}}) == {**NULLS, "brand_new_field": {"x": 1}}
 
 
 def test_non_object_where_object_expected_is_not_a_crash():
     shaper = RecordShaper(SCHEMA)
-    assert shaper({"address": "", "line_items": ""}) == {"address": None, "line_items": None}
+    assert shaper({"address": "", "line_items": ""}) == NULLS
+
+
+def test_missing_optional_fields_become_explicit_nulls_at_every_level():
+    shaper = RecordShaper(SCHEMA)
+    out = shaper({"uuid": "cus_1", "address": {}, "attributes": {"custom": {"a": 1}}})
+    assert set(out) == set(SCHEMA["properties"])
+    assert out["mrr"] is None
+    assert out["address"] == {"address_zip": None}
+    assert out["attributes"] == {"custom": {"a": 1}}

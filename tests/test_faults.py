@@ -1,0 +1,128 @@
+"""Nothing lost under faults: every stream's keys match the fake, under each fault kind.
+
+Each scenario runs a full sync of every stream against a 2,000-customer fake that
+misbehaves as ChartMogul (or the network) can. The tap must exit normally and emit
+exactly the primary keys the fake holds, once each. Retry waits are shortened
+(``retry`` module constants) so the suite stays fast; the waits themselves are
+covered in test_http.py and test_retry.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tap_chartmogul import retry
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul, Fault
+from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, key_of, records, run_sync
+
+FIVE_XX = ("500", "502", "503", "504") * 3 + ("520", "524")
+
+
+@pytest.fixture
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(retry, "BASE_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr(retry, "MAX_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(retry, "MAX_RETRY_AFTER_SECONDS", 0.05)
+
+
+@pytest.fixture(scope="module")
+def account():
+    return FakeAccount(customers=2000, seed=99)
+
+
+def assert_exactly_the_fakes_records(messages, account):
+    for stream, expected in expected_keys(account).items():
+        got = [key_of(stream, row) for row in records(messages, stream)]
+        assert len(got) == len(set(got)), f"duplicates in {stream}"
+        assert set(got) == expected, stream
+    for stream in METRIC_STREAMS:
+        got = [key_of(stream, row) for row in records(messages, stream)]
+        assert len(got) == len(set(got)) == (13 if stream == "metrics_asp" else 366), stream
+
+
+def sync(server, **extra):
+    config = {"api_key": API_KEY, "api_url": server.base_url, "max_retries": 10, **extra}
+    return run_sync(config)
+
+
+@pytest.mark.parametrize(
+    ("knobs", "fault_statuses"),
+    [
+        pytest.param(
+            {"fault_rate": 0.10, "fault_kinds": FIVE_XX},
+            {500, 502, 503, 504, 520, 524},
+            id="5xx-10pct",
+        ),
+        pytest.param(
+            {"fault_rate": 0.10, "fault_kinds": ("429", "429-retry-after")}, {429}, id="429-bursts"
+        ),
+        pytest.param({"fault_rate": 0.05, "fault_kinds": ("reset",)}, set(), id="reset-mid-body"),
+        pytest.param(
+            {"fault_rate": 0.05, "fault_kinds": ("truncated",)}, set(), id="truncated-json"
+        ),
+        pytest.param(
+            {
+                "fault_rate": 0.12,
+                "fault_kinds": (*FIVE_XX, "429", "reset", "truncated", "empty-500"),
+            },
+            {429, 500, 502, 503, 504, 520, 524},
+            id="everything-at-once",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("quick_retries")
+def test_random_faults_lose_nothing(account, knobs, fault_statuses):
+    with FakeChartMogul(account, api_key=API_KEY, fault_seed=7, **knobs) as server:
+        messages = sync(server)
+        faults = [r for r in server.requests if r.fault]
+    assert_exactly_the_fakes_records(messages, account)
+    assert len(faults) > 50, "the scenario should really have injected faults"
+    assert {r.status for r in faults if r.status} <= fault_statuses | {200}
+
+
+@pytest.mark.usefixtures("quick_retries")
+def test_responses_slower_than_the_timeout_are_retried(account):
+    with FakeChartMogul(account, api_key=API_KEY, fault_slow_seconds=3.0) as server:
+        for path in ("/v1/customers", "/v1/invoices", "/v1/activities", "/v1/metrics/all"):
+            server.script(rf"^{path}$", [Fault(kind="slow")])
+        started = time.monotonic()
+        messages = sync(server, request_timeout=1)
+        elapsed = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while server.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)  # the abandoned slow answers are logged when they finish
+        slow = [r for r in server.requests if r.fault and "slow" in r.fault]
+    assert len(slow) == 4
+    assert elapsed < 60
+    assert_exactly_the_fakes_records(messages, account)
+
+
+def test_rate_limit_and_connection_cap_shared_with_another_client(monkeypatch):
+    """Another tool uses the same key: the tap meets real 429s and 503s and carries on."""
+    monkeypatch.setattr(retry, "BASE_WAIT_SECONDS", 0.1)  # long enough for the window to clear
+    account = FakeAccount(customers=300, seed=5)
+    with FakeChartMogul(account, api_key=API_KEY, rate_limit_rps=200, max_connections=1) as server:
+        stop = threading.Event()
+        ping = f"{server.base_url}/v1/ping"
+
+        def other_client() -> None:  # about 100 requests per second
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(ping, timeout=5).read()  # noqa: S310 - loopback http
+                time.sleep(0.01)
+
+        other = threading.Thread(target=other_client, daemon=True)
+        other.start()
+        try:
+            messages = sync(server)
+        finally:
+            stop.set()
+            other.join(timeout=5)
+        tap_faults = {r.status for r in server.requests if r.fault and r.path != "/v1/ping"}
+    assert {429, 503} <= tap_faults
+    assert_exactly_the_fakes_records(messages, account)
