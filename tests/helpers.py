@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
+import logging
 import typing as t
 from datetime import datetime, timezone
 
@@ -17,10 +19,32 @@ if t.TYPE_CHECKING:
 API_KEY = "cm_test_KEY_d0e5_not_real_7f3a"
 
 
+class _Collector(logging.Handler):
+    """Keeps every formatted log line of a run."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 def run_sync(
-    config: dict, streams: t.Iterable[str] | None = None, state: dict | None = None
+    config: dict,
+    streams: t.Iterable[str] | None = None,
+    state: dict | None = None,
+    *,
+    audit_secrets: bool = False,
 ) -> list[dict]:
-    """Run a full sync in-process and return every Singer message written to stdout."""
+    """Run a full sync in-process and return every Singer message written to stdout.
+
+    With ``audit_secrets`` every logger (urllib3's included) runs at DEBUG for the sync,
+    and the test fails if the key, its Basic-auth encoding or an Authorization header
+    shows up in any log line or message.
+    """
+    if audit_secrets:
+        return _audited_sync(config, streams, state)
     tap = TapChartMogul(config=config, state=state, parse_env_config=False)
     if streams is not None:
         wanted = set(streams)
@@ -30,6 +54,26 @@ def run_sync(
     with contextlib.redirect_stdout(out):
         tap.sync_all()
     return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+
+def _audited_sync(config: dict, streams: t.Iterable[str] | None, state: dict | None) -> list[dict]:
+    collector = _Collector()
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(collector)
+    try:
+        messages = run_sync(config, streams, state)
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(previous)
+    key = config["api_key"]
+    encoded = base64.b64encode(f"{key}:".encode()).decode()
+    text = "\n".join(collector.lines) + json.dumps(messages)
+    assert any("HTTP/1.1" in line for line in collector.lines), "urllib3 DEBUG was not on"
+    for secret in (key, encoded, "Authorization"):
+        assert secret not in text, f"{secret[:6]}... leaked into logs or output"
+    return messages
 
 
 def records(messages: list[dict], stream: str) -> list[dict]:

@@ -47,7 +47,7 @@ def assert_exactly_the_fakes_records(messages, account):
 
 def sync(server, **extra):
     config = {"api_key": API_KEY, "api_url": server.base_url, "max_retries": 10, **extra}
-    return run_sync(config)
+    return run_sync(config, audit_secrets=True)
 
 
 @pytest.mark.parametrize(

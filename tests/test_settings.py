@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_chartmogul.errors import one_line
 from tap_chartmogul.settings import api_url_problem, is_loopback, start_date_problem
 from tap_chartmogul.tap import TapChartMogul
 
@@ -109,3 +110,10 @@ def test_defaults_apply():
     assert tap.config["api_url"] == "https://api.chartmogul.com"
     assert tap.config["request_timeout"] == 60
     assert tap.config["max_retries"] == 10
+
+
+def test_error_details_lose_emails_and_stay_on_one_line():
+
+    body = 'Can\'t find any customers with email: "jane.doe+vip@example.co.uk"\n  (param: email)'
+    assert one_line(body) == 'Can\'t find any customers with email: "<email>" (param: email)'
+    assert len(one_line("x" * 500)) == 200
