@@ -21,7 +21,13 @@ sys.path.insert(0, str(ROOT))
 
 from tap_chartmogul.tap import SETTINGS  # noqa: E402
 
-KINDS = {"string": "string", "integer": "integer", "boolean": "boolean", "array": "array"}
+KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "number": "decimal",
+    "boolean": "boolean",
+    "array": "array",
+}
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 
 

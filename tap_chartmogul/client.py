@@ -148,6 +148,12 @@ class ChartMogulStream(RESTStream[str | None]):
 
     @property
     @override
+    def requests_session(self) -> requests.Session:
+        """The run's shared session: one rate limiter and connection pool for all streams."""
+        return self.run_cache.http_session(self.config)
+
+    @property
+    @override
     def timeout(self) -> int:
         """Seconds to wait for a response before retrying (``request_timeout``)."""
         return int(self.config["request_timeout"])

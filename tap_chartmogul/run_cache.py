@@ -3,6 +3,7 @@
 - Parent keys: a fan-out stream (subscriptions per customer, plans per plan group)
   reuses the uuids its parent stream listed earlier in the same run instead of listing
   them again; only the uuids are kept (a few MB at 50,000 customers).
+- The HTTP session: one rate limiter and one connection pool for every request.
 - The invoice spool: invoice line items and transactions come nested in invoices. The
   first stream that reads invoices writes the nested arrays to a spool (memory up to
   16 MB, then a temporary file), and the derived streams read it back, so the items
@@ -13,10 +14,15 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import typing as t
 
+from tap_chartmogul.http_session import build_session
+
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
+
+    import requests
 
 SPOOL_MEMORY_BYTES = 16 * 1024 * 1024
 
@@ -42,6 +48,18 @@ class RunCache:
         self._wanted_parents: set[str] = set()
         self._spool: t.IO[str] | None = None
         self._spool_complete = False
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+
+    def http_session(self, config: Mapping[str, t.Any]) -> requests.Session:
+        """The run's one session (rate limiter + bounded pool), built on first use."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = build_session(
+                    requests_per_second=config["requests_per_second"],
+                    max_connections=config["max_connections"],
+                )
+            return self._session
 
     def close(self) -> None:
         """Free what the run kept: the spool (and its temporary file) and the keys."""
@@ -50,6 +68,9 @@ class RunCache:
         self._spool = None
         self._spool_complete = False
         self._parent_keys.clear()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     # --- parent keys ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import typing as t
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from tap_chartmogul.http_session import API_MAX_CONNECTIONS
 from tap_chartmogul.metrics_plan import INTERVALS, UNSEGMENTED
 
 LOOPBACK_NAMES = frozenset({"localhost"})
@@ -82,6 +83,16 @@ def api_key_problem(value: object) -> str | None:
     return None
 
 
+def limit_problem(name: str, value: object, ceiling: float) -> str | None:
+    """Explain why ``value`` is not a positive number up to ChartMogul's ``ceiling``."""
+    problem = positive_number_problem(name, value)
+    if problem:
+        return problem
+    if t.cast("float", value) > ceiling:
+        return f"Setting {name!r} must be at most {ceiling:g} (ChartMogul's limit), got {value!r}"
+    return None
+
+
 def whole_number_problem(name: str, value: object) -> str | None:
     """Explain why ``value`` is not a whole number >= 0, or None."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -149,6 +160,16 @@ def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
         positive_number_problem("request_timeout", config.get("request_timeout")),
     ]
     checks.append(whole_number_problem("max_retries", config.get("max_retries")))
+    requests_per_second = config.get("requests_per_second")
+    checks.append(
+        whole_number_problem("requests_per_second", requests_per_second)
+        or positive_number_problem("requests_per_second", requests_per_second)
+    )
+    connections = config.get("max_connections")
+    checks.append(
+        whole_number_problem("max_connections", connections)
+        or limit_problem("max_connections", connections, API_MAX_CONNECTIONS)
+    )
     checks.append(
         whole_number_problem("activities_lookback_days", config.get("activities_lookback_days"))
     )

@@ -15,6 +15,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_chartmogul import fanout_streams, streams
 from tap_chartmogul.errors import TapChartMogulError
+from tap_chartmogul.http_session import API_REQUESTS_PER_SECOND
 from tap_chartmogul.input_files import checked_catalog, checked_state
 from tap_chartmogul.metrics_plan import INTERVALS
 from tap_chartmogul.metrics_streams import DEFAULT_INTERVAL, METRIC_STREAM_TYPES
@@ -55,6 +56,11 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
 )
 
 DEFAULT_API_URL = "https://api.chartmogul.com"
+#: A margin under ChartMogul's 40 requests/s, kept for other tools sharing the key.
+DEFAULT_REQUESTS_PER_SECOND = 36
+#: Well under ChartMogul's 20 parallel connections; 2-3 already saturate 40 requests/s
+#: at typical latencies, the rest absorbs slow responses.
+DEFAULT_MAX_CONNECTIONS = 8
 
 #: The tap's own settings. ``config_jsonschema`` is built from it; the SDK later adds its
 #: built-in settings to that dict in place, so this object is the pristine list.
@@ -164,6 +170,27 @@ SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "requests_per_second",
+        th.IntegerType(nullable=False),
+        default=DEFAULT_REQUESTS_PER_SECOND,
+        title="Requests per second",
+        description=(
+            "Most requests the tap sends in any second, retries included, across all streams. "
+            "ChartMogul allows 40 per account, shared with other tools using it; a higher "
+            "value (for a raised account limit) is allowed with a warning."
+        ),
+    ),
+    th.Property(
+        "max_connections",
+        th.IntegerType(nullable=False),
+        default=DEFAULT_MAX_CONNECTIONS,
+        title="Maximum parallel connections",
+        description=(
+            "Most HTTP connections open at once; per-customer requests run this many in "
+            "parallel. ChartMogul allows 20 per account; at most 20."
+        ),
+    ),
+    th.Property(
         "request_timeout",
         th.IntegerType(nullable=False),
         default=60,
@@ -209,6 +236,13 @@ class TapChartMogul(Tap):
     @override
     def sync_all(self) -> None:
         """Tell parent streams what selected streams will need from them, then sync."""
+        if self.config["requests_per_second"] > API_REQUESTS_PER_SECOND:
+            self.logger.warning(
+                "requests_per_second=%s is above ChartMogul's %s requests/s: expect 429 "
+                "answers (retried) unless your account's limit was raised",
+                self.config["requests_per_second"],
+                API_REQUESTS_PER_SECOND,
+            )
         streams_by_name = t.cast("dict[str, ChartMogulStream]", self.streams)
         for stream in streams_by_name.values():
             if not stream.selected:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY
+from tests.helpers import API_KEY, fake_config
 
 
 @pytest.fixture(scope="session")
@@ -24,4 +24,4 @@ def fake(small_account: FakeAccount):
 @pytest.fixture
 def config(fake: FakeChartMogul) -> dict:
     """Tap settings pointing at ``fake``, with a small retry budget so tests are quick."""
-    return {"api_key": API_KEY, "api_url": fake.base_url, "max_retries": 3, "request_timeout": 5}
+    return fake_config(fake, max_retries=3, request_timeout=5)

@@ -17,6 +17,14 @@ if t.TYPE_CHECKING:
 
 #: A deliberately distinctive fake key, so a leak is easy to spot in any output.
 API_KEY = "cm_test_KEY_d0e5_not_real_7f3a"
+#: Raises the client-side rate limit for tests against the fake, which has no limit
+#: unless a test sets one (the limiter itself is tested in test_concurrency.py).
+UNTHROTTLED = {"requests_per_second": 5000}
+
+
+def fake_config(server: t.Any, **extra: t.Any) -> dict[str, t.Any]:
+    """Settings for a sync against ``server`` (a FakeChartMogul) without client throttling."""
+    return {"api_key": API_KEY, "api_url": server.base_url, **UNTHROTTLED, **extra}
 
 
 class _Collector(logging.Handler):

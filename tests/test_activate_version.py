@@ -6,7 +6,7 @@ import time
 
 from tap_chartmogul.tap import STREAM_TYPES
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY, run_sync
+from tests.helpers import API_KEY, fake_config, run_sync
 
 FULL_TABLE = [s.name for s in STREAM_TYPES if s.replication_key is None]
 
@@ -48,11 +48,7 @@ def test_no_activate_version_unless_asked(fake, config):
 def test_a_customer_deleted_in_chartmogul_disappears_downstream():
     account = FakeAccount(customers=60, seed=17)
     with FakeChartMogul(account, api_key=API_KEY) as server:
-        config = {
-            "api_key": API_KEY,
-            "api_url": server.base_url,
-            "emit_activate_version_messages": True,
-        }
+        config = fake_config(server, emit_activate_version_messages=True)
         table: dict = {}
         apply_like_a_versioning_target(
             table, run_sync(config, streams=["customers"]), "customers", "uuid"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY, records, run_sync
+from tests.helpers import API_KEY, fake_config, records, run_sync
 
 
 def parse(value: str) -> datetime:
@@ -34,7 +34,7 @@ def server(account):
 
 
 def config_for(server, **extra):
-    return {"api_key": API_KEY, "api_url": server.base_url, **extra}
+    return fake_config(server, **extra)
 
 
 def test_first_run_without_start_date_reads_all_history_ascending(server, account):

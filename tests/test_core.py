@@ -14,7 +14,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_chartmogul.tap import TapChartMogul
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY
+from tests.helpers import API_KEY, UNTHROTTLED
 
 _SERVER = FakeChartMogul(FakeAccount(customers=120, seed=11), api_key=API_KEY)
 _SERVER.start()
@@ -22,7 +22,12 @@ atexit.register(_SERVER.stop)
 
 TestTapChartMogul = get_tap_test_class(
     tap_class=TapChartMogul,
-    config={"api_key": API_KEY, "api_url": _SERVER.base_url, "start_date": "2025-01-01"},
+    config={
+        "api_key": API_KEY,
+        "api_url": _SERVER.base_url,
+        "start_date": "2025-01-01",
+        **UNTHROTTLED,
+    },
     suite_config=SuiteConfig(max_records_limit=None),
     parse_env_config=False,
 )

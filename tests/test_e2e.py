@@ -22,7 +22,7 @@ import pytest
 
 from tap_chartmogul.tap import STREAM_TYPES
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, key_of
+from tests.helpers import API_KEY, METRIC_STREAMS, UNTHROTTLED, expected_keys, fake_config, key_of
 
 ROOT = Path(__file__).resolve().parents[1]
 TAP = Path(sys.executable).with_name("tap-chartmogul")
@@ -88,9 +88,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def test_standalone_pipe_into_target_jsonl(server, account, tmp_path):
     target = require(TARGET)
     config = tmp_path / "tap.json"
-    config.write_text(
-        json.dumps({"api_key": API_KEY, "api_url": server.base_url, "start_date": START})
-    )
+    config.write_text(json.dumps(fake_config(server, start_date=START)))
     target_config = tmp_path / "target.json"
     out = tmp_path / "out"
     target_config.write_text(json.dumps({"destination_path": str(out), "do_timestamp_file": False}))
@@ -133,6 +131,7 @@ def test_meltano_run_writes_every_record(meltano, server, account, tmp_path):
         TAP_CHARTMOGUL_API_URL=server.base_url,
         TAP_CHARTMOGUL_START_DATE=START,
         TARGET_JSONL_DESTINATION_PATH=str(out),
+        TAP_CHARTMOGUL_REQUESTS_PER_SECOND=str(UNTHROTTLED["requests_per_second"]),
     )
     result = subprocess.run(
         [meltano, "run", "--no-state-update", "tap-chartmogul", "target-jsonl"],

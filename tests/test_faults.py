@@ -18,7 +18,15 @@ import pytest
 
 from tap_chartmogul import retry
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul, Fault
-from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, key_of, records, run_sync
+from tests.helpers import (
+    API_KEY,
+    METRIC_STREAMS,
+    expected_keys,
+    fake_config,
+    key_of,
+    records,
+    run_sync,
+)
 
 FIVE_XX = ("500", "502", "503", "504") * 3 + ("520", "524")
 
@@ -46,7 +54,7 @@ def assert_exactly_the_fakes_records(messages, account):
 
 
 def sync(server, **extra):
-    config = {"api_key": API_KEY, "api_url": server.base_url, "max_retries": 10, **extra}
+    config = fake_config(server, max_retries=10, **extra)
     return run_sync(config, audit_secrets=True)
 
 
@@ -57,9 +65,6 @@ def sync(server, **extra):
             {"fault_rate": 0.10, "fault_kinds": FIVE_XX},
             {500, 502, 503, 504, 520, 524},
             id="5xx-10pct",
-        ),
-        pytest.param(
-            {"fault_rate": 0.10, "fault_kinds": ("429", "429-retry-after")}, {429}, id="429-bursts"
         ),
         pytest.param({"fault_rate": 0.05, "fault_kinds": ("reset",)}, set(), id="reset-mid-body"),
         pytest.param(
@@ -83,6 +88,36 @@ def test_random_faults_lose_nothing(account, knobs, fault_statuses):
     assert_exactly_the_fakes_records(messages, account)
     assert len(faults) > 50, "the scenario should really have injected faults"
     assert {r.status for r in faults if r.status} <= fault_statuses | {200}
+
+
+@pytest.mark.usefixtures("quick_retries")
+def test_429_bursts_lose_nothing(account):
+    """Runs of 429s, with and without Retry-After, as when a rate window is exhausted.
+
+    Each 429 also pauses every worker until the client-side window clears (about a
+    second), so the scenario uses bursts rather than a high random rate.
+    """
+    limited = Fault(
+        status=429,
+        body='{"code":429,"message":"Your request rate has exceeded our rate limit.","param":null}',
+    )
+    hinted = Fault(status=429, headers={"Retry-After": "1"})
+    with FakeChartMogul(
+        account,
+        api_key=API_KEY,
+        fault_rate=0.005,
+        fault_kinds=("429", "429-retry-after"),
+        fault_seed=3,
+    ) as server:
+        server.script(
+            r"^/v1/customers/[^/]+/subscriptions$", [limited] * 8 + [200] * 300 + [hinted] * 6
+        )
+        server.script(r"^/v1/invoices$", [limited, hinted, limited])
+        server.script(r"^/v1/activities$", [hinted] * 4)
+        messages = sync(server)
+        statuses = [r.status for r in server.requests]
+    assert statuses.count(429) >= 21
+    assert_exactly_the_fakes_records(messages, account)
 
 
 @pytest.mark.usefixtures("quick_retries")

@@ -11,7 +11,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, key_of, records, run_sync
+from tests.helpers import (
+    API_KEY,
+    METRIC_STREAMS,
+    expected_keys,
+    fake_config,
+    key_of,
+    records,
+    run_sync,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +30,7 @@ def account():
 @pytest.fixture(scope="module")
 def runs(account):
     with FakeChartMogul(account, api_key=API_KEY) as server:
-        config = {"api_key": API_KEY, "api_url": server.base_url}
+        config = fake_config(server)
         first = run_sync(config)
         first_requests = list(server.requests)
         state = [m for m in first if m["type"] == "STATE"][-1]["value"]

@@ -20,7 +20,7 @@ import pytest
 
 from tests.cli import TAP, assert_no_secret, error_lines, parse_messages, tap_env, write_json
 from tests.fake_chartmogul import FakeAccount, FakeChartMogul
-from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, key_of
+from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, fake_config, key_of
 
 KILL_POINTS = 14
 SEED = 2026
@@ -42,7 +42,7 @@ def config_path(server, tmp_path_factory):
     folder = tmp_path_factory.mktemp("resume")
     return write_json(
         folder / "config.json",
-        {"api_key": API_KEY, "api_url": server.base_url, "activities_lookback_days": 0},
+        {**fake_config(server), "activities_lookback_days": 0},
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 from tap_chartmogul import schemas
 from tap_chartmogul.tap import STREAM_TYPES
 from tests.fake_chartmogul import FakeChartMogul
-from tests.helpers import API_KEY, records, run_sync
+from tests.helpers import API_KEY, fake_config, records, run_sync
 
 ALL_STREAMS = [stream_type.name for stream_type in STREAM_TYPES]
 
@@ -21,7 +21,7 @@ ALL_STREAMS = [stream_type.name for stream_type in STREAM_TYPES]
 @pytest.fixture(scope="module")
 def synced(small_account):
     with FakeChartMogul(small_account, api_key=API_KEY) as server:
-        config = {"api_key": API_KEY, "api_url": server.base_url, "start_date": "2025-01-01"}
+        config = fake_config(server, start_date="2025-01-01")
         yield run_sync(config), server
 
 

@@ -1,0 +1,97 @@
+"""Parallel fan-out under one run-wide rate limit and connection cap."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_chartmogul.tap import TapChartMogul
+from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.helpers import API_KEY, fake_config, records, run_sync
+
+FAN_OUT = ["customers", "customer_subscriptions"]
+
+
+@pytest.fixture(scope="module")
+def account():
+    return FakeAccount(customers=240, seed=8)
+
+
+def max_in_any_second(starts: list[float]) -> int:
+    starts = sorted(starts)
+    best, low = 0, 0
+    for high, moment in enumerate(starts):
+        while starts[low] <= moment - 1.0:
+            low += 1
+        best = max(best, high - low + 1)
+    return best
+
+
+def test_defaults_stay_under_chartmogul_limits(account):
+    """The fake enforces 40 requests/s and 20 connections, as ChartMogul does."""
+    with FakeChartMogul(
+        account, api_key=API_KEY, latency=0.05, rate_limit_rps=40, max_connections=20
+    ) as server:
+        config = {"api_key": API_KEY, "api_url": server.base_url}  # default limits
+        messages = run_sync(config, streams=FAN_OUT)
+        statuses = [r.status for r in server.requests]
+        starts = [r.started for r in server.requests]
+        peak = server.peak_in_flight
+    assert statuses.count(429) == 0
+    assert statuses.count(503) == 0
+    assert max_in_any_second(starts) <= 36
+    assert 1 < peak <= 8
+    total = sum(len(s) for s in account.customer_subscriptions.values())
+    assert len(records(messages, "customer_subscriptions")) == total
+
+
+@pytest.mark.parametrize("rate", [10, 25])
+def test_requests_per_second_bounds_every_one_second_window(account, rate):
+    with FakeChartMogul(account, api_key=API_KEY) as server:
+        run_sync(
+            {"api_key": API_KEY, "api_url": server.base_url, "requests_per_second": rate},
+            streams=["plan_groups", "plan_group_plans", "customers"],
+        )
+        starts = [r.started for r in server.requests]
+    assert max_in_any_second(starts) <= rate
+
+
+@pytest.mark.parametrize("connections", [2, 8])
+def test_connection_cap_holds_and_parallelism_pays(account, connections):
+    with FakeChartMogul(account, api_key=API_KEY, latency=0.05) as server:
+        started = time.monotonic()
+        run_sync(
+            fake_config(server, max_connections=connections), streams=["customer_subscriptions"]
+        )
+        elapsed = time.monotonic() - started
+        peak = server.peak_in_flight
+    assert peak == connections
+    sequential = len(account.customers) * 0.05
+    assert elapsed < sequential / (connections * 0.6)
+
+
+def test_parallel_output_is_in_the_same_order_as_a_sequential_run(account):
+    with FakeChartMogul(account, api_key=API_KEY, latency=0.01) as server:
+        parallel = run_sync(fake_config(server, max_connections=8), streams=FAN_OUT)
+        server.peak_in_flight = 0
+        sequential = run_sync(fake_config(server, max_connections=1), streams=FAN_OUT)
+        assert server.peak_in_flight == 1
+    strip = lambda ms: [m for m in ms if m["type"] in {"RECORD", "SCHEMA"}]  # noqa: E731
+    assert [m.get("record") for m in strip(parallel)] == [
+        m.get("record") for m in strip(sequential)
+    ]
+
+
+def test_connection_cap_is_chartmogul_s_20():
+    with pytest.raises(ConfigValidationError) as caught:
+        TapChartMogul(config={"api_key": API_KEY, "max_connections": 21}, parse_env_config=False)
+    assert any("'max_connections' must be at most 20" in e for e in caught.value.errors)
+
+
+def test_more_than_40_requests_per_second_warns(account, caplog):
+    with FakeChartMogul(account, api_key=API_KEY) as server, caplog.at_level(logging.WARNING):
+        run_sync(fake_config(server, requests_per_second=100), streams=["account"])
+    assert any("above ChartMogul's 40 requests/s" in m for m in caplog.messages)
