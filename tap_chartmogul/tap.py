@@ -11,6 +11,7 @@ import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_chartmogul import fanout_streams, streams
@@ -216,6 +217,8 @@ class TapChartMogul(Tap):
 
     name = "tap-chartmogul"
     config_jsonschema = SETTINGS.to_dict()
+    #: msgspec serialises Singer messages several times faster than the default writer.
+    message_writer_class = MsgSpecWriter
     #: Hand-offs between this run's streams (created with the streams).
     run_cache: RunCache
 

@@ -58,10 +58,12 @@ def run_sync(
         wanted = set(streams)
         for name, stream in tap.streams.items():
             stream.selected = name in wanted
-    out = io.StringIO()
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # the writer uses stdout.buffer
     with contextlib.redirect_stdout(out):
         tap.sync_all()
-    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    out.flush()
+    text = out.buffer.getvalue().decode()  # type: ignore[attr-defined]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _audited_sync(config: dict, streams: t.Iterable[str] | None, state: dict | None) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from tap_chartmogul.shaping import RecordShaper, snake_case
@@ -90,9 +91,26 @@ def test_fractional_money_is_kept_not_rounded():
     assert shaper({"mrr": 10908.61})["mrr"] == 10908.61
 
 
-def test_unknown_fields_pass_through_renamed():
+def test_unknown_fields_are_dropped_with_one_warning_per_key(caplog):
     shaper = RecordShaper(SCHEMA)
-    assert shaper({"brand-new-field": {"x": 1}}) == {**NULLS, "brand_new_field": {"x": 1}}
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            assert shaper({"uuid": "x", "brand-new-field": 1, "address": {"geo": "52N"}}) == {
+                **NULLS,
+                "uuid": "x",
+                "address": {"address_zip": None},
+            }
+    warnings = [m for m in caplog.messages if "does not know" in m]
+    assert len(warnings) == 2
+    assert any(m.startswith("Ignoring brand_new_field") for m in warnings)
+    assert any(m.startswith("Ignoring address.geo") for m in warnings)
+
+
+def test_free_form_objects_keep_unknown_keys():
+    shaper = RecordShaper(SCHEMA)
+    assert shaper({"attributes": {"custom": {"New-Key": 1}, "stripe": {}}})["attributes"] == {
+        "custom": {"New-Key": 1},
+    }
 
 
 def test_non_object_where_object_expected_is_not_a_crash():

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from types import TracebackType
 
+#: Counters for a benchmark harness running the fake as a separate process.
+STATS_PATH = "/_fake/stats"
 UNAUTHORIZED = {"code": 401, "message": "No valid API key provided", "param": None}
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 _TEXT = "text/plain"
@@ -288,8 +290,25 @@ class FakeChartMogul:
             self._connections.discard(conn)
 
     # -- request pipeline ----------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Counters for a harness in another process (served at ``STATS_PATH``)."""
+        with self._lock:
+            log = list(self._log)
+        by_status: dict[str, int] = {}
+        for record in log:
+            by_status[str(record.status)] = by_status.get(str(record.status), 0) + 1
+        return {"requests": len(log), "by_status": by_status, "peak_in_flight": self.peak_in_flight}
+
     def _dispatch(self, h: _Handler) -> None:
         split = urlsplit(h.path)
+        if split.path == STATS_PATH:  # harness-only: not logged, limited or faulted
+            body = _json(self.stats())
+            h.send_response(200)
+            h.send_header("Content-Type", JSON)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return
         req = _Request(
             handler=h,
             path=unquote(split.path),
