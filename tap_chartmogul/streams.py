@@ -213,7 +213,7 @@ class ActivitiesStream(ChartMogulStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Yield activities once each, even if a page boundary shifts under us.
+        """Yield activities once each, even if the API repeats one at a page boundary.
 
         The window is fixed before the first request: the SDK advances the bookmark
         while records stream by, and later pages must not see a moving ``start-date``.
@@ -224,8 +224,15 @@ class ActivitiesStream(ChartMogulStream):
             _iso(self._start) if self._start else "the beginning",
             _iso(self.run_started),
         )
+        # Activities come in ascending date order (the resumable bookmark relies on it
+        # too), so a repeated uuid can only carry the date being read: remembering that
+        # date's uuids is exact and keeps memory flat however many activities there are.
+        current_date: object = None
         seen: set[str] = set()
         for record in super().get_records(context):
+            if record.get("date") != current_date:
+                current_date = record.get("date")
+                seen = set()
             uuid = record.get("uuid")
             if uuid in seen:
                 continue

@@ -57,8 +57,9 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
 )
 
 DEFAULT_API_URL = "https://api.chartmogul.com"
-#: A margin under ChartMogul's 40 requests/s, kept for other tools sharing the key.
-DEFAULT_REQUESTS_PER_SECOND = 36
+#: Two requests/s under ChartMogul's 40, as headroom for network jitter and other
+#: tools sharing the key (their 429s are still handled).
+DEFAULT_REQUESTS_PER_SECOND = 38
 #: Well under ChartMogul's 20 parallel connections; 2-3 already saturate 40 requests/s
 #: at typical latencies, the rest absorbs slow responses.
 DEFAULT_MAX_CONNECTIONS = 8

@@ -1,0 +1,29 @@
+"""The benchmark still runs (at tiny sizes), so it cannot rot between full runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_smoke_run_prints_the_three_figures():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "1. I/O-bound: wall" in out
+    assert "2. CPU-bound: tap" in out
+    assert "3. Memory: peak RSS" in out
+    assert "| 1. I/O: all streams" in out
+    # The smoke run still goes through the limiter against a fake that enforces
+    # ChartMogul's limits: no 429 or 503 may show up.
+    assert "429s 0, 503s 0" in out
