@@ -196,6 +196,7 @@ def row(label: str, customers: int, run: Run) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that it runs")
+    parser.add_argument("--io-only", action="store_true", help="run only measurement 1")
     args = parser.parse_args()
     io_size, cpu_size, small, large = (
         (150, 400, 200, 1000) if args.smoke else (10_000, 10_000, 2_000, 50_000)
@@ -219,6 +220,13 @@ def main() -> None:
     lines.append(row("1. I/O: all streams, 50 ms, 40 rps / 20 conns", io_size, io_run))
     floor = io_run.requests / 40
     io_ratio = io_run.wall / floor
+    if args.io_only:
+        print("\n".join(lines))
+        print(
+            f"1. I/O-bound: wall {io_run.wall:.1f} s / floor {floor:.1f} s = {io_ratio:.3f}, "
+            f"429s {io_run.by_status.get('429', 0)}, 503s {io_run.by_status.get('503', 0)}"
+        )
+        return
 
     with Fake(cpu_size) as fake:
         bare_records, bare_wall = bare_client(fake)
