@@ -18,7 +18,11 @@ import backoff
 import requests
 from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
 from singer_sdk.authenticators import BasicAuthenticator
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import (
+    AbortedSyncExceptionBase,
+    MaxRecordsLimitException,
+    RetriableAPIError,
+)
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import SinglePagePaginator
 
@@ -64,6 +68,9 @@ RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 )
 
 SCHEMAS = SchemaDirectory(schemas)
+
+#: Exceptions reported by someone else than the SDK's generic ERROR line (see ``log``).
+_REPORTED_ELSEWHERE = (TapChartMogulError, MaxRecordsLimitException, AbortedSyncExceptionBase)
 
 
 def _api_message(response: requests.Response) -> str:
@@ -309,9 +316,11 @@ class ChartMogulStream(RESTStream[str | None]):
 
         The SDK logs a generic "unhandled error occurred while syncing" line before the
         error propagates; the CLI then reports the tap's error as one line naming the
-        endpoint, so the generic line goes to DEBUG instead of doubling the report.
+        endpoint, so the generic line goes to DEBUG instead of doubling the report. The
+        same goes for the SDK's own record-limit stop in ``--test`` runs, which is not an
+        error at all.
         """
-        if level >= logging.ERROR and isinstance(sys.exc_info()[1], TapChartMogulError):
+        if level >= logging.ERROR and isinstance(sys.exc_info()[1], _REPORTED_ELSEWHERE):
             level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
 

@@ -149,3 +149,16 @@ def test_discover_needs_no_config(tmp_path):
     activities = next(s for s in catalog["streams"] if s["tap_stream_id"] == "activities")
     assert activities["replication_key"] == "date"
     assert activities["replication_method"] == "INCREMENTAL"
+
+
+def test_test_mode_syncs_one_record_per_stream_without_error_lines(tmp_path):
+    with FakeChartMogul(FakeAccount(customers=30, seed=4), api_key=API_KEY) as server:
+        result = run_tap(
+            {"api_key": API_KEY, "api_url": server.base_url}, "--test", tmp_path=tmp_path
+        )
+    assert result.returncode == 0, result.stderr
+    streams = [
+        json.loads(line)["stream"] for line in result.stdout.splitlines() if '"RECORD"' in line
+    ]
+    assert len(streams) == len(set(streams)) == 25
+    assert error_lines(result.stderr) == []
