@@ -91,12 +91,6 @@ def records(messages: list[dict], stream: str) -> list[dict]:
     return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
 
 
-def stream_requests(tap: TapChartMogul, stream: str) -> list[dict]:
-    """Records of one stream straight from the stream object (post-processed)."""
-    target = tap.streams[stream]
-    return [t.cast("dict", target.post_process(r)) for r in target.get_records(None)]
-
-
 METRIC_STREAMS = [s.name for s in STREAM_TYPES if s.name.startswith("metrics")]
 
 

@@ -147,9 +147,9 @@ def test_meltano_run_writes_every_record(meltano, server, account, tmp_path):
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_meltano_config_test_accepts_good_key(meltano, server):
-    env = clean_env(TAP_CHARTMOGUL_API_KEY=API_KEY, TAP_CHARTMOGUL_API_URL=server.base_url)
-    server.reset_log()
+def meltano_config_test(meltano: str, server, key: str) -> tuple[int, str]:
+    """Run ``meltano config test tap-chartmogul`` with ``key``; return exit code and output."""
+    env = clean_env(TAP_CHARTMOGUL_API_KEY=key, TAP_CHARTMOGUL_API_URL=server.base_url)
     result = subprocess.run(
         [meltano, "config", "test", "tap-chartmogul"],
         cwd=ROOT,
@@ -159,25 +159,21 @@ def test_meltano_config_test_accepts_good_key(meltano, server):
         check=False,
         timeout=300,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "plugin configuration is valid" in (result.stdout + result.stderr).lower()
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_meltano_config_test_accepts_good_key(meltano, server):
+    server.reset_log()
+    code, output = meltano_config_test(meltano, server, API_KEY)
+    assert code == 0, output
+    assert "plugin configuration is valid" in output.lower()
     # account syncs first and is enough: the test stops after the first record.
     assert server.requests[0].path == "/v1/account"
 
 
 def test_meltano_config_test_rejects_bad_key(meltano, server):
     bad = "cm_BAD_key_for_meltano_test_99"
-    env = clean_env(TAP_CHARTMOGUL_API_KEY=bad, TAP_CHARTMOGUL_API_URL=server.base_url)
-    result = subprocess.run(
-        [meltano, "config", "test", "tap-chartmogul"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    code, output = meltano_config_test(meltano, server, bad)
+    assert code != 0
     assert "rejected the API key (HTTP 401" in output
     assert bad not in output
