@@ -1,42 +1,32 @@
 """The one base stream that owns the HTTP policy for every ChartMogul endpoint.
 
-Auth, URLs, paging, retries, error messages and record shaping live here, so stream
-classes in ``streams.py`` are short declarations.
+Auth, URLs, paging, retries and record shaping are decided here, each delegated to the
+module named for it, so stream classes are short declarations. A stream's records are
+fetched by its ``Listing`` (in the background, see ``listings``) and read back here in
+order; what a stream fetches is ``fetch_records``, what it emits is ``get_records``.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import logging
 import sys
 import typing as t
 from functools import cached_property
-from http import HTTPStatus
 
-import backoff
-import requests
 from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
 from singer_sdk.authenticators import BasicAuthenticator
-from singer_sdk.exceptions import (
-    AbortedSyncExceptionBase,
-    MaxRecordsLimitException,
-    RetriableAPIError,
-)
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import SinglePagePaginator
 
-from tap_chartmogul import schemas
+from tap_chartmogul import logs, responses, retry, schemas
 from tap_chartmogul.errors import (
     ChartMogulAPIError,
-    ChartMogulAuthError,
-    ChartMogulGaveUpError,
+    RecordError,
+    RunCancelledError,
     TapChartMogulError,
-    one_line,
 )
+from tap_chartmogul.listings import Listing
 from tap_chartmogul.pagination import ChartMogulCursorPaginator
-from tap_chartmogul.payload import response_payload, store_payload
-from tap_chartmogul.retry import wait_times
+from tap_chartmogul.services import RunServices
 from tap_chartmogul.shaping import RecordShaper
 
 if sys.version_info >= (3, 12):
@@ -45,112 +35,57 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Generator, Iterable, Iterator
 
+    import requests
     from backoff.types import Details
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, RequestFunc
     from singer_sdk.pagination import BaseAPIPaginator
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-    from tap_chartmogul.run_cache import RunCache
-
 #: ChartMogul's maximum page size; larger values are silently capped by the API.
 PAGE_SIZE = 200
-
-#: Failures worth another attempt: throttling, server errors, broken or slow connections.
-RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
-    RetriableAPIError,
-    ConnectionResetError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
-
 SCHEMAS = SchemaDirectory(schemas)
-
-#: Exceptions reported by someone else than the SDK's generic ERROR line (see ``log``).
-_REPORTED_ELSEWHERE = (TapChartMogulError, MaxRecordsLimitException, AbortedSyncExceptionBase)
-
-
-def _api_message(response: requests.Response) -> str:
-    """Extract ChartMogul's own explanation from an error body of any known shape.
-
-    Bodies seen: ``{"code","message","param"}``, ``{"error": "..."}``,
-    ``{"errors": {field: message}}`` and plain text (5xx).
-    """
-    try:
-        body = response.json()
-    except ValueError:
-        return one_line(response.text) if response.text.strip() else "empty body"
-    if isinstance(body, dict):
-        for key in ("message", "error"):
-            if isinstance(body.get(key), str):
-                return one_line(body[key])
-        if isinstance(body.get("errors"), dict):
-            return one_line("; ".join(f"{k}: {v}" for k, v in body["errors"].items()))
-    return one_line(json.dumps(body))
-
-
-def _api_param(response: requests.Response) -> str | None:
-    """The ``param`` ChartMogul blames in a ``{"code","message","param"}`` error body."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    param = body.get("param") if isinstance(body, dict) else None
-    return param if isinstance(param, str) else None
-
-
-def _describe_failure(exception: BaseException) -> str:
-    """Say what went wrong in a failed attempt, without URLs (they carry query strings)."""
-    response = getattr(exception, "response", None)
-    if isinstance(exception, RetriableAPIError) and response is not None:
-        return f"HTTP {response.status_code} ({_api_message(response)})"
-    if isinstance(exception, requests.exceptions.Timeout):
-        return "no response within request_timeout"
-    root: BaseException = exception
-    for _ in range(10):  # the innermost cause names the real problem (refused, reset...)
-        if root.__context__ is None:
-            break
-        root = root.__context__
-    return (
-        f"connection failed ({type(exception).__name__}: {type(root).__name__}); "
-        "check api_url and the network"
-    )
 
 
 class ChartMogulStream(RESTStream[str | None]):
     """Base for every ChartMogul stream.
 
-    Subclasses declare ``name``, ``path``, ``primary_keys`` and, where they differ
-    from the defaults, ``records_key`` (the list's key in the body, or None for an
-    endpoint that returns one object) and ``paginated``.
+    Subclasses declare ``name``, ``path``, ``primary_keys`` and, where they differ from
+    the defaults, ``records_key`` (the list's key in the body, or None for an endpoint
+    that returns one object) and ``paginated``.
     """
 
     schema = StreamSchema(SCHEMAS)
-    #: ``RecordShaper`` already makes every record match its schema (and drops unknown
-    #: keys); the SDK's per-record conformance pass would repeat that at several times
-    #: the cost of the shaping itself.
+    #: ``RecordShaper`` makes every record match its schema; the SDK's conformance pass
+    #: would repeat that at several times the cost.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    #: ChartMogul's API never redirects; a redirect means a wrong ``api_url`` and must not
+    #: carry the key elsewhere (see ``responses.check_status``).
+    allow_redirects = False
 
-    #: Key holding the record list in the response body; None = the body is one record.
     records_key: t.ClassVar[str | None] = "entries"
-    #: Whether the endpoint is cursor-paginated (lists) or answers in one response.
     paginated: t.ClassVar[bool] = True
-    #: Treat a 404 as "no records" with a warning (a parent that vanished mid-run).
-    skip_not_found: t.ClassVar[bool] = False
     #: Also turn ``""`` into null for string columns (where ChartMogul means "missing").
     blank_strings_to_null: t.ClassVar[bool] = False
+    #: The listing's requests depend on this stream's state, known only when it syncs.
+    starts_with_sync: t.ClassVar[bool] = False
 
-    #: Hand-offs between the streams of this run; set by the tap.
-    run_cache: RunCache
+    def __init__(self, tap: Tap, *, services: RunServices | None = None) -> None:
+        """Build the stream with the run's shared services (its own if none are given)."""
+        super().__init__(tap)
+        self.services = services or RunServices(self.config)
+        self.listing = Listing(self.name, self.fetch_records)
+        self.services.register(self)
+
+    # --- HTTP policy ---------------------------------------------------------------------
 
     @property
     @override
     def url_base(self) -> str:
         """Return ``<api_url>/v1``."""
-        return f"{self.config['api_url'].rstrip('/')}/v1"
+        return f"{self.config['api_url'].strip().rstrip('/')}/v1"
 
     @cached_property
     @override
@@ -162,19 +97,19 @@ class ChartMogulStream(RESTStream[str | None]):
     @override
     def requests_session(self) -> requests.Session:
         """The run's shared session: one rate limiter and connection pool for all streams."""
-        return self.run_cache.http_session(self.config)
+        return self.services.session
 
     @property
     @override
     def timeout(self) -> int:
-        """Seconds to wait for a response before retrying (``request_timeout``)."""
+        """Seconds to wait for each socket read (``request_timeout``)."""
         return int(self.config["request_timeout"])
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[str | None]:
         """Cursor paging for lists; exactly one request otherwise."""
         if self.paginated:
-            return ChartMogulCursorPaginator()
+            return ChartMogulCursorPaginator(f"/v1{self.path}", self.records_key or "entries")
         return SinglePagePaginator()  # type: ignore[return-value]
 
     @override
@@ -187,118 +122,160 @@ class ChartMogulStream(RESTStream[str | None]):
                 request.params["cursor"] = page.next_page_token
         return request
 
-    # --- responses -------------------------------------------------------------------
-
-    def _endpoint(self, response: requests.Response) -> str:
-        """The request's path without its query string, for messages."""
-        request_path = response.request.path_url if response.request else None
-        return (request_path or self.path or "").split("?", 1)[0]
-
     @override
     def validate_response(self, response: requests.Response) -> None:
-        """Sort a response into success, retriable, or fatal with a clear message.
-
-        Runs inside the retry loop, so the body is parsed here: a truncated JSON body
-        from a dropped connection is retried like a 5xx, while a 2xx that is not JSON
-        at all (a proxy's login page) stops the run with an explanation.
-        """
-        status = response.status_code
-        endpoint = self._endpoint(response)
-        if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
-            hint = (
-                "check api_key"
-                if status == HTTPStatus.UNAUTHORIZED
-                else "check api_key and that the account is active (an expired trial answers 403)"
-            )
-            msg = (
-                f"ChartMogul rejected the API key (HTTP {status}: {_api_message(response)}) "
-                f"on {endpoint}: {hint}"
-            )
-            raise ChartMogulAuthError(msg)
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetriableAPIError(self.response_error_message(response), response)
-        if status == HTTPStatus.NOT_FOUND and self.skip_not_found:
-            self.logger.warning(
-                "Skipping %s: ChartMogul answered HTTP 404 (%s); it was probably deleted "
-                "or merged after it was listed",
-                endpoint,
-                _api_message(response),
-            )
-            store_payload(response, {})
-            return
-        if status >= HTTPStatus.BAD_REQUEST:
-            raise ChartMogulAPIError(
-                self.response_error_message(response),
-                status=status,
-                param=_api_param(response),
-            )
-        self._parse_body(response, endpoint)
-
-    def _parse_body(self, response: requests.Response, endpoint: str) -> None:
-        content_type = response.headers.get("Content-Type", "")
-        try:
-            payload = json.loads(response.content)
-        except ValueError:
-            if "json" in content_type:
-                msg = f"ChartMogul sent an incomplete JSON body for {endpoint}"
-                raise RetriableAPIError(msg, response) from None
-            msg = (
-                f"Expected JSON from {endpoint} but got HTTP {response.status_code} with "
-                f"Content-Type {content_type or 'unset'!r} "
-                f"({one_line(response.text, 60) or 'empty body'}): "
-                "check that api_url points at the ChartMogul API, not a proxy or web page"
-            )
-            raise ChartMogulAPIError(msg) from None
-        if not isinstance(payload, dict):
-            msg = f"Expected a JSON object from {endpoint}, got {type(payload).__name__}"
-            raise ChartMogulAPIError(msg)
-        store_payload(response, payload)
+        """Sort a response by status: success, retriable, or fatal with a clear message."""
+        responses.check_status(response, responses.endpoint_of(response, self.path or ""))
 
     @override
     def response_error_message(self, response: requests.Response) -> str:
-        """Describe a failed response by endpoint, status and ChartMogul's message.
+        """Endpoint, status and ChartMogul's message; never the query string or headers."""
+        return responses.describe(response, responses.endpoint_of(response, self.path or ""))
 
-        Unlike the SDK default this never includes the query string or header names.
-        """
-        return (
-            f"ChartMogul answered HTTP {response.status_code} for {self._endpoint(response)}: "
-            f"{_api_message(response)}"
+    @override
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        """Count, parse and retry each request; fail in one line when retries cannot help."""
+
+        def attempt(prepared: requests.PreparedRequest, context: Context | None) -> t.Any:
+            if self.services.cancelled.is_set():
+                raise RunCancelledError(self.name)
+            self.services.progress.request(self.name)
+            response = func(prepared, context)
+            parsed = responses.parse_body(response, responses.endpoint_of(response, ""))
+            if not self.dry_run:
+                # The key works: now read ahead (a bad key fails on one request, not 20).
+                self.services.start_reading_ahead()
+            return parsed
+
+        return retry.resilient(
+            attempt,
+            max_tries=self.backoff_max_tries(),
+            wait_gen=self.backoff_wait_generator,
+            on_backoff=self.backoff_handler,
+            fallback_endpoint=self.path or "",
+        )
+
+    @override
+    def backoff_max_tries(self) -> int:
+        """First attempt plus ``max_retries`` retries."""
+        return int(self.config["max_retries"]) + 1
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
+        """Capped exponential waits with jitter; ``Retry-After`` wins when sent."""
+        return retry.wait_times()
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        """Log one line per retry: endpoint, cause, wait, attempt number."""
+        self.services.progress.retry(self.name)
+        self.logger.warning(
+            "Retrying /v1%s in %.1fs after %s (attempt %d of %d)",
+            self.path,
+            details.get("wait", 0.0),
+            retry.describe_failure(t.cast("BaseException", details.get("exception"))),
+            details.get("tries", 0) + 1,
+            self.backoff_max_tries(),
         )
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
-        """Yield the records under ``records_key`` (or the whole body for one object)."""
-        payload = response_payload(response)
+        """The records under ``records_key`` (or the whole body for a one-object endpoint)."""
+        payload = t.cast("responses.ChartMogulResponse", response).payload
         if self.records_key is None:
-            yield payload
-            return
+            return [payload]
         records = payload.get(self.records_key)
-        if records is None and not payload:
-            return  # a skipped 404
-        if records is None:
+        endpoint = responses.endpoint_of(response, self.path or "")
+        if not isinstance(records, list):
+            found = "no" if records is None else f"a {type(records).__name__} as its"
+            keys = ", ".join(sorted(payload)[:10]) or "none"
             msg = (
-                f"ChartMogul's response for {self._endpoint(response)} has no "
-                f"{self.records_key!r} list (keys: {', '.join(sorted(payload)) or 'none'})"
+                f"ChartMogul's response for {endpoint} has {found} "
+                f"{self.records_key!r} list (keys: {keys})"
             )
             raise ChartMogulAPIError(msg)
-        yield from records
+        for position, record in enumerate(records):
+            if not isinstance(record, dict):
+                msg = (
+                    f"ChartMogul's response for {endpoint} has {type(record).__name__} "
+                    f"instead of a record at position {position + 1} of {self.records_key!r}"
+                )
+                raise ChartMogulAPIError(msg)
+        return records
+
+    # --- records -------------------------------------------------------------------------
+
+    def fetch_records(self) -> Iterator[dict[str, t.Any]]:
+        """What this stream's listing fetches (on a background thread): the API's records."""
+        yield from self.request_records(None)
+
+    def listings_read(self) -> list[Listing]:
+        """The listings this stream reads in a run (its own, and its parent's if any)."""
+        return [self.listing]
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether the SDK runs a connection test (``--test``): a few records per stream."""
+        return self.ABORT_AT_RECORD_COUNT is not None
+
+    def source_records(self) -> Iterator[dict[str, t.Any]]:
+        """The records to emit: the listing, or a direct fetch in a dry run."""
+        if self.dry_run:
+            return iter(self.fetch_records())
+        return self.listing.read()
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Yield records; remember their uuids when a fan-out stream will need them."""
-        if not self.run_cache.wants_parent_keys(self.name):
-            yield from super().get_records(context)
-            return
-        keys: list[str] = []
-        for record in super().get_records(context):
-            keys.append(record["uuid"])
-            yield record
-        self.run_cache.store_parent_keys(self.name, keys)
+        """Yield the stream's records; release its ACTIVATE_VERSION only when it completed.
+
+        In a dry run (``--test``) at most ``ABORT_AT_RECORD_COUNT`` records are read, so
+        the SDK need not abort the stream, and nothing is activated.
+        """
+        limit = self.ABORT_AT_RECORD_COUNT
+        outcome = "stopped"
+        count = 0
+        progress = self.services.progress
+        logs.REPORTED_FAILURES.reset(self.name)
+        try:
+            for record in self.source_records():
+                yield record
+                count += 1
+                progress.records(self.name)
+                if limit is not None and count >= limit:
+                    break
+            outcome = "completed"
+        except RunCancelledError:
+            outcome = "stopped"
+            raise
+        except Exception as error:
+            outcome = "failed"
+            self.services.cancel()
+            if isinstance(error, TapChartMogulError):
+                logs.REPORTED_FAILURES.reported(self.name)
+            raise
+        finally:
+            if outcome != "completed" or self.dry_run:
+                self.listing.cancel()
+            self._finish(outcome)
+
+    def _finish(self, outcome: str) -> None:
+        writer = self.services.writer
+        aliases = [stream_map.stream_alias for stream_map in self.stream_maps]
+        if writer is not None:
+            if outcome == "completed" and not self.dry_run:
+                writer.release_activate_version(aliases)
+            else:
+                writer.drop_activate_version(aliases)
+        self.services.progress.finish(self.name, outcome, sum(self._shaper.invalid_values.values()))
 
     @cached_property
     def _shaper(self) -> RecordShaper:
         return RecordShaper(
-            self.schema, blank_strings_to_null=self.blank_strings_to_null, logger=self.logger
+            self.schema,
+            blank_strings_to_null=self.blank_strings_to_null,
+            logger=self.logger,
+            stream=self.name,
+            primary_keys=self.primary_keys,
         )
 
     @override
@@ -307,80 +284,24 @@ class ChartMogulStream(RESTStream[str | None]):
         row: dict[str, t.Any],
         context: Context | None = None,
     ) -> dict[str, t.Any] | None:
-        """Rename keys to snake_case and normalise ``""`` and integral floats."""
-        return self._shaper(row)
+        """Rename keys to snake_case and give values their declared types.
 
-    @override
-    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
-        """Log a message; demote ERROR lines while one of the tap's own errors is in flight.
-
-        The SDK logs a generic "unhandled error occurred while syncing" line before the
-        error propagates; the CLI then reports the tap's error as one line naming the
-        endpoint, so the generic line goes to DEBUG instead of doubling the report. The
-        same goes for the SDK's own record-limit stop in ``--test`` runs, which is not an
-        error at all.
+        Raises:
+            RecordError: the record lacks a primary key value (it cannot be upserted).
         """
-        if level >= logging.ERROR and isinstance(sys.exc_info()[1], _REPORTED_ELSEWHERE):
-            level = logging.DEBUG
-        super().log(message, *args, level=level, **kwargs)
-
-    # --- retries ---------------------------------------------------------------------
-
-    @override
-    def backoff_max_tries(self) -> int:
-        """First attempt plus ``max_retries`` retries."""
-        return int(self.config["max_retries"]) + 1
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:  # type: ignore[override]
-        """Capped exponential waits with jitter; ``Retry-After`` wins when sent."""
-        return wait_times()
-
-    @override
-    def backoff_handler(self, details: Details) -> None:
-        """Log one line per retry: endpoint, cause, wait, attempt number."""
-        exception = t.cast("BaseException", details.get("exception"))
-        self.logger.warning(
-            "Retrying %s in %.1fs after %s (attempt %d of %d)",
-            self.path,
-            details.get("wait", 0.0),
-            _describe_failure(exception),
-            details.get("tries", 0) + 1,
-            self.backoff_max_tries(),
-        )
-
-    @override
-    def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """Retry transient failures; when they persist, fail with one clear line.
-
-        The SDK's version retries the same exceptions; this one also waits as
-        ``wait_times`` says (honouring Retry-After, with jitter already applied) and
-        turns the final exception into a ``ChartMogulGaveUpError`` that names the
-        endpoint and the last failure.
-        """
-        max_tries = self.backoff_max_tries()
-        retrying = backoff.on_exception(
-            self.backoff_wait_generator,
-            RETRIABLE_EXCEPTIONS,
-            max_tries=max_tries,
-            jitter=None,
-            on_backoff=self.backoff_handler,
-            logger=None,
-        )(func)
-
-        @functools.wraps(func)
-        def request(
-            prepared_request: requests.PreparedRequest,
-            context: Context | None,
-        ) -> requests.Response:
-            try:
-                return retrying(prepared_request, context)
-            except RETRIABLE_EXCEPTIONS as exception:
-                endpoint = (prepared_request.path_url or self.path or "").split("?", 1)[0]
+        shaped = self._shaper(row)
+        for key in self.primary_keys:
+            if shaped.get(key) is None:
+                self.services.cancel()
+                logs.REPORTED_FAILURES.reported(self.name)
                 msg = (
-                    f"Gave up on {endpoint} after {max_tries} attempts; last failure: "
-                    f"{_describe_failure(exception)}"
+                    f"{self.name}: a record has no {key} (part of its primary key); "
+                    "ChartMogul sent a record that cannot be loaded: stopping"
                 )
-                raise ChartMogulGaveUpError(msg) from exception
+                raise RecordError(msg)
+        return shaped
 
-        return request
+    @override
+    def log_sync_costs(self) -> None:
+        """Called once per stream at the end of a run: the last call prints the summary."""
+        self.services.stream_done()

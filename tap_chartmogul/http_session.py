@@ -1,28 +1,49 @@
 """The one HTTP session every request of a run goes through.
 
 ChartMogul allows 40 requests per second per account and 20 parallel connections;
-above them it answers 429 and 503. Instead of provoking those and backing off, the
-tap stays under both limits on its own side:
+above them it answers 429 and 503. Instead of provoking those and backing off, the tap
+stays under both limits on its own side:
 
 - ``requests-ratelimiter``'s ``LimiterAdapter`` with a pyrate-limiter sliding window
   admits at most ``requests_per_second`` requests in any second, retries included,
   across every stream and thread of the run, and no more than a tenth of them in any
-  100 ms, so requests are spread over the second instead of leaving in one burst
-  (bursts are what turn a few milliseconds of network jitter into a 429). When a 429
-  still arrives (another tool shares the key), the adapter fills its window so the
-  next requests wait;
+  100 ms, so requests are spread over the second instead of leaving in one burst.
+  When a 429 still arrives (another tool shares the key), the adapter fills its window
+  so the next requests wait;
 - the adapter's connection pool holds at most ``max_connections`` connections and
-  blocks further requests until one is free (``pool_block``), so parallel fan-out
-  can never open more connections than allowed.
+  blocks further requests until one is free (``pool_block``).
+
+It also bounds every response in time and follows requests' environment conventions,
+which ``Session.send`` (what the SDK calls) does not apply by itself:
+
+- a watchdog ends any response whose headers and body have not fully arrived
+  ``deadline`` seconds after the request was sent (``request_timeout`` bounds each
+  socket read only, so a server dripping a byte a second would hold the tap for ever);
+- ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` and ``SSL_CERT_FILE`` choose the CA
+  bundle, and ``HTTPS_PROXY``/``NO_PROXY`` are honoured for https. A plain-http URL
+  (only loopback is allowed, see ``settings``) never goes through a proxy: the key
+  would travel to it in clear text.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import math
+import os
+import socket
+import threading
+import time
+import typing as t
 
 import requests
 from pyrate_limiter import Duration, Limiter, Rate
 from requests_ratelimiter import LimiterAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 #: ChartMogul's documented ceilings.
 API_REQUESTS_PER_SECOND = 40
@@ -32,40 +53,206 @@ API_MAX_CONNECTIONS = 20
 LIMITER_BUFFER_MS = 5
 #: The short window that spreads each second's requests.
 TICK_MS = int(Duration.SECOND) // 10
+#: No proxy at all, whatever the environment says (for plain-http loopback URLs).
+NO_PROXIES: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
 
-class LimitedSession(requests.Session):
-    """A session that also stops its rate limiter's background thread when closed."""
+class ResponseDeadlineError(requests.exceptions.ReadTimeout):
+    """The whole response did not arrive within the deadline (a retriable timeout)."""
 
-    def __init__(self, limiter: Limiter) -> None:
-        """Keep the limiter so ``close`` can release it."""
+
+class _Guard:
+    """One request's deadline: the sockets it uses, and whether the watchdog fired."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.expired = False
+        self.finished = False
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self.lock:
+            if self.expired:
+                _shutdown(sock)
+            else:
+                self.sockets.append(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            self.expired = True
+            for sock in self.sockets:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class Watchdog:
+    """One daemon thread that ends requests that outlive their deadline.
+
+    Cheaper than a timer thread per request, and it never blocks a request: arming and
+    disarming are a heap push and a flag under a lock.
+    """
+
+    def __init__(self) -> None:
+        """Start with nothing to watch; the thread starts with the first request."""
+        self._heap: list[tuple[float, int, _Guard]] = []
+        self._counter = 0
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def guard(self, seconds: float) -> Iterator[_Guard]:
+        """Watch the request made inside the block; it ends ``seconds`` after it starts."""
+        guard = _Guard(time.monotonic() + seconds)
+        with self._condition:
+            self._counter += 1
+            heapq.heappush(self._heap, (guard.deadline, self._counter, guard))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="tap-chartmogul-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+        self._local.guard = guard
+        try:
+            yield guard
+        finally:
+            self._local.guard = None
+            with guard.lock:
+                guard.finished = True
+                guard.sockets.clear()
+
+    def current(self) -> _Guard | None:
+        """The guard of the request running on this thread, if any."""
+        return t.cast("_Guard | None", getattr(self._local, "guard", None))
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._heap:
+                    self._condition.wait()
+                deadline, _, guard = self._heap[0]
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    self._condition.wait(timeout=delay)
+                    continue
+                heapq.heappop(self._heap)
+            guard.expire()
+
+
+#: The watchdog of this process (one thread serves every session).
+WATCHDOG = Watchdog()
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    """Registers its socket with the current request's deadline once the request is sent."""
+
+    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().request(*args, **kwargs)
+        guard = WATCHDOG.current()
+        if guard is not None:
+            guard.watch(self.sock)
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    """The https variant of ``_DeadlineHTTPConnection``."""
+
+    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().request(*args, **kwargs)
+        guard = WATCHDOG.current()
+        if guard is not None:
+            guard.watch(self.sock)
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+_POOL_CLASSES = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
+class _DeadlineLimiterAdapter(LimiterAdapter):
+    """The rate-limited adapter, with connections that the watchdog can end."""
+
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _POOL_CLASSES
+        return manager
+
+
+class ChartMogulSession(requests.Session):
+    """Rate limit, connection cap, response deadline and environment settings in one place."""
+
+    def __init__(
+        self, *, requests_per_second: int, max_connections: int, deadline_seconds: float
+    ) -> None:
+        """Build the limiter and the pool; ``deadline_seconds`` bounds each whole response."""
         super().__init__()
-        self.limiter = limiter
+        self.limiter = Limiter(
+            [
+                Rate(math.ceil(requests_per_second * TICK_MS / int(Duration.SECOND)), TICK_MS),
+                Rate(requests_per_second, Duration.SECOND),
+            ],
+            buffer_ms=LIMITER_BUFFER_MS,
+        )
+        adapter = _DeadlineLimiterAdapter(
+            limiter=self.limiter,
+            per_host=False,
+            limit_statuses=(429,),
+            pool_connections=1,
+            pool_maxsize=max_connections,
+            pool_block=True,
+        )
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+        self.deadline_seconds = deadline_seconds
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        """Send with the environment's CA bundle and proxies, within the deadline."""
+        kwargs.update(self.environment_for(request.url or "", kwargs))
+        with WATCHDOG.guard(self.deadline_seconds) as guard:
+            try:
+                return super().send(request, **kwargs)
+            except requests.exceptions.RequestException as error:
+                if guard.expired:
+                    msg = f"the response did not complete within {self.deadline_seconds:g}s"
+                    raise ResponseDeadlineError(msg) from error
+                raise
+
+    def environment_for(self, url: str, given: Mapping[str, t.Any]) -> dict[str, t.Any]:
+        """``verify`` and ``proxies`` as ``Session.request`` would set them, and then some.
+
+        ``SSL_CERT_FILE`` is honoured too (requests itself only reads it through
+        OpenSSL when no bundle is given, and it always gives certifi's).
+        """
+        settings = self.merge_environment_settings(
+            url, {}, given.get("stream"), given.get("verify"), given.get("cert")
+        )
+        verify = settings["verify"]
+        if verify is True and os.environ.get("SSL_CERT_FILE"):
+            verify = os.environ["SSL_CERT_FILE"]
+        proxies = settings["proxies"] if url.lower().startswith("https://") else NO_PROXIES
+        return {"verify": verify, "proxies": proxies}
 
     def close(self) -> None:
-        """Close the connections, then the limiter."""
+        """Close the connections, then the limiter's background thread."""
         super().close()
         self.limiter.close()
-
-
-def build_session(*, requests_per_second: int, max_connections: int) -> requests.Session:
-    """A session limited to ``requests_per_second`` and ``max_connections``."""
-    limiter = Limiter(
-        [
-            Rate(math.ceil(requests_per_second * TICK_MS / int(Duration.SECOND)), TICK_MS),
-            Rate(requests_per_second, Duration.SECOND),
-        ],
-        buffer_ms=LIMITER_BUFFER_MS,
-    )
-    adapter = LimiterAdapter(
-        limiter=limiter,
-        per_host=False,
-        limit_statuses=(429,),
-        pool_connections=1,
-        pool_maxsize=max_connections,
-        pool_block=True,
-    )
-    session = LimitedSession(limiter)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session

@@ -31,7 +31,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
     from singer_sdk.helpers.types import Context
 
@@ -86,10 +86,11 @@ class MetricsStream(ChartMogulStream):
         return effective
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         """The request's window, interval and segment filters (all carried by the context)."""
-        assert context is not None  # noqa: S101 - always called with a window context
-        return {key: value for key, value in context.items() if key != "segment"}
+        return {key: value for key, value in (context or {}).items() if key != "segment"}
 
     def _context(self, segment: Segment, window: Window) -> dict[str, str]:
         return {
@@ -144,12 +145,10 @@ class MetricsStream(ChartMogulStream):
                 if when <= last_date:
                     continue  # the overlap day of a later window (or a repeat)
                 last_date = when
-                entry["segment"] = segment.name
-                entry["interval"] = self.interval
-                yield entry
+                yield {**entry, "segment": segment.name, "interval": self.interval}
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+    def fetch_records(self) -> Iterator[dict[str, t.Any]]:
         """Every segment's series over the whole window."""
         start, end = self.date_range
         if start > end:

@@ -1,4 +1,4 @@
-"""How long to wait before retrying a failed ChartMogul request.
+"""When and how long to retry a failed ChartMogul request, and how to say it gave up.
 
 ChartMogul answers 429 above 40 requests/s (or when the per-minute compute budget is
 spent) and 503 above 20 parallel connections; it also has passing 5xx (including
@@ -10,15 +10,28 @@ do not rule it out, so when present it wins (as seconds or as an HTTP date).
 from __future__ import annotations
 
 import email.utils
+import functools
+import math
 import random
 import time
 import typing as t
 from datetime import datetime, timezone
 
+import backoff
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_chartmogul.errors import ChartMogulGaveUpError, ConnectionSetupError, one_line
+from tap_chartmogul.http_session import ResponseDeadlineError
+from tap_chartmogul.redaction import redact
+from tap_chartmogul.responses import api_message
+
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
-    import requests
+    from backoff.types import Details
+
+Attempt = t.Callable[[requests.PreparedRequest, t.Any], requests.Response]
 
 #: First wait; it doubles on each retry until ``MAX_WAIT_SECONDS``.
 BASE_WAIT_SECONDS = 0.5
@@ -48,12 +61,16 @@ def retry_after_seconds(
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
+        return None
+    except OverflowError:  # a year beyond what datetime holds: no usable hint
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
@@ -92,3 +109,119 @@ def wait_times(
         if hinted is not None:
             wait = min(hinted, retry_after_cap)
         exception = yield wait
+
+
+#: Failures worth another attempt: throttling, server errors, broken or slow connections.
+RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
+    RetriableAPIError,
+    ConnectionResetError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+def cannot_heal(exception: Exception) -> bool:
+    """Failures that look transient to ``requests`` but that no retry can fix (TLS)."""
+    return isinstance(exception, requests.exceptions.SSLError)
+
+
+def describe_failure(exception: BaseException) -> str:
+    """Say what went wrong in a failed attempt, without URLs (they carry query strings)."""
+    response = getattr(exception, "response", None)
+    if isinstance(exception, RetriableAPIError) and response is not None:
+        return f"HTTP {response.status_code} ({api_message(response)})"
+    if isinstance(exception, ResponseDeadlineError):
+        return one_line(str(exception))
+    if isinstance(exception, requests.exceptions.Timeout):
+        return "no response within request_timeout"
+    if isinstance(exception, RetriableAPIError):
+        return one_line(redact(exception))
+    root: BaseException = exception
+    for _ in range(10):  # the innermost cause names the real problem (refused, reset...)
+        if root.__context__ is None:
+            break
+        root = root.__context__
+    return (
+        f"connection failed ({type(exception).__name__}: {type(root).__name__}); "
+        "check api_url and the network"
+    )
+
+
+def setup_failure(exception: requests.exceptions.RequestException, endpoint: str) -> str:
+    """One line for a request that cannot work as configured (TLS, a malformed URL)."""
+    if isinstance(exception, requests.exceptions.SSLError):
+        return (
+            f"TLS failed for {endpoint} ({_innermost(exception)}): check that api_url is an "
+            "https:// URL of a TLS server and, behind a TLS-inspecting proxy, set "
+            "REQUESTS_CA_BUNDLE or SSL_CERT_FILE to its CA certificate"
+        )
+    return (
+        f"Cannot send the request for {endpoint} ({type(exception).__name__}): "
+        "check api_url and the proxy settings"
+    )
+
+
+def _innermost(exception: BaseException) -> str:
+    root: BaseException = exception
+    for _ in range(10):
+        nested = root.__context__ or root.__cause__
+        if nested is None:
+            break
+        root = nested
+    reason = one_line(redact(root), 120)
+    return f"{type(root).__name__}: {reason}" if reason else type(root).__name__
+
+
+def resilient(
+    attempt: Attempt,
+    *,
+    max_tries: int,
+    wait_gen: Callable[[], Generator[float, t.Any, None]],
+    on_backoff: Callable[[Details], None],
+    fallback_endpoint: str,
+) -> Attempt:
+    """Wrap ``attempt`` with retries; when they run out or cannot help, fail in one line.
+
+    Retries what ``RETRIABLE_EXCEPTIONS`` lists (TLS errors excepted), waiting as
+    ``wait_gen`` says; the final failure becomes a ``ChartMogulGaveUpError`` naming the
+    endpoint and the last cause, and a request that cannot work as configured (TLS, a
+    malformed URL) a ``ConnectionSetupError``, both without a traceback.
+    """
+    retrying = backoff.on_exception(
+        wait_gen,
+        RETRIABLE_EXCEPTIONS,
+        max_tries=max_tries,
+        giveup=cannot_heal,
+        jitter=None,
+        on_backoff=on_backoff,
+        logger=None,
+    )(attempt)
+
+    @functools.wraps(attempt)
+    def request(prepared: requests.PreparedRequest, context: t.Any) -> requests.Response:
+        endpoint = (prepared.path_url or fallback_endpoint or "").split("?", 1)[0]
+        try:
+            return retrying(prepared, context)
+        except requests.exceptions.SSLError as error:
+            raise ConnectionSetupError(setup_failure(error, endpoint)) from None
+        except RETRIABLE_EXCEPTIONS as error:
+            msg = (
+                f"Gave up on {endpoint} after {max_tries} attempts; last failure: "
+                f"{describe_failure(error)}"
+            )
+            raise ChartMogulGaveUpError(msg) from error
+        except requests.exceptions.RequestException as error:
+            raise ConnectionSetupError(setup_failure(error, endpoint)) from None
+
+    return request
+
+
+__all__ = [
+    "RETRIABLE_EXCEPTIONS",
+    "describe_failure",
+    "resilient",
+    "retry_after_seconds",
+    "wait_times",
+]

@@ -1,7 +1,12 @@
-"""Checks on the tap's settings that JSON Schema cannot express, with clear messages.
+"""The tap's settings: their JSON schema, and one clear line for each bad value.
 
-Each problem is reported as one line that names the setting. The SDK's schema check
-runs first; its messages are rewritten for ``api_key`` so the value never appears.
+Bounds and allowed values live in the schema (``--about`` shows them, Meltano and the
+SDK validate against it). The SDK's own messages for a failed check are JSON Schema's
+(``'fortnight' is not one of [...]``, and they would quote a mistyped ``api_key``), so
+``settings_problems`` re-checks the same schema and words each problem itself: one
+line per bad setting, naming it, never quoting the key. What JSON Schema cannot say is
+checked by hand: http only for loopback hosts, a parseable URL and date, segment names.
+Every numeric setting has a ceiling, so no value can overflow a timer or a date.
 """
 
 from __future__ import annotations
@@ -12,11 +17,198 @@ import typing as t
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from tap_chartmogul.http_session import API_MAX_CONNECTIONS
+from jsonschema import Draft7Validator
+from singer_sdk import typing as th
+
+from tap_chartmogul.http_session import API_MAX_CONNECTIONS, API_REQUESTS_PER_SECOND
 from tap_chartmogul.metrics_plan import INTERVALS, UNSEGMENTED
+from tap_chartmogul.metrics_streams import DEFAULT_INTERVAL
+from tap_chartmogul.streams import DEFAULT_ACTIVITIES_LOOKBACK_DAYS
+
+if t.TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+DEFAULT_API_URL = "https://api.chartmogul.com"
+#: Two requests/s under ChartMogul's 40, as headroom for network jitter and other tools
+#: sharing the key (their 429s are still handled).
+DEFAULT_REQUESTS_PER_SECOND = 38
+#: ChartMogul's 20: at 600 ms per request that many in flight are needed to reach the rate
+#: limit. The rate limiter, not this cap, sets the pace: at 50 ms only 2 are ever busy.
+DEFAULT_MAX_CONNECTIONS = API_MAX_CONNECTIONS
+DEFAULT_REQUEST_TIMEOUT = 60
+DEFAULT_MAX_RETRIES = 10
+#: Ceilings that keep every derived duration and date inside what the clock can hold.
+MAX_REQUEST_TIMEOUT = 3600
+MAX_RETRIES = 100
+MAX_LOOKBACK_DAYS = 36500
+MAX_REQUESTS_PER_SECOND = 100_000
 
 LOOPBACK_NAMES = frozenset({"localhost"})
 _COUNTRY_LIST = re.compile(r"^[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*$")
+
+#: The tap's own settings. ``config_jsonschema`` is built from it; the SDK later adds
+#: its built-in settings to that dict in place, so this object is the pristine list.
+SETTINGS = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType(nullable=False, min_length=1),
+        required=True,
+        secret=True,
+        title="API key",
+        description=(
+            "ChartMogul API key (a read-only key is enough). Sent as the HTTP Basic "
+            "username with an empty password; never logged."
+        ),
+    ),
+    th.Property(
+        "api_url",
+        th.StringType(nullable=False),
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description=(
+            "Base URL of the API, without /v1. Must be https:// unless the host is "
+            "loopback (localhost, 127.0.0.0/8, ::1), e.g. a local test server."
+        ),
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description=(
+            "Earliest date of time-based data: the metrics window (default: 365 days "
+            "before the run) and the first activities run (default: all history)."
+        ),
+    ),
+    th.Property(
+        "activities_lookback_days",
+        th.IntegerType(nullable=False, minimum=0, maximum=MAX_LOOKBACK_DAYS),
+        default=DEFAULT_ACTIVITIES_LOOKBACK_DAYS,
+        title="Activities lookback (days)",
+        description=(
+            "Days before the bookmark that each incremental run of activities re-reads, "
+            "to catch activities ChartMogul back-dated or recomputed since the last run "
+            f"(0 to {MAX_LOOKBACK_DAYS})."
+        ),
+    ),
+    th.Property(
+        "metrics_interval",
+        th.StringType(nullable=False),
+        default=DEFAULT_INTERVAL,
+        allowed_values=list(INTERVALS),
+        title="Metrics interval",
+        description=(
+            "Period of each metrics row: day, week, month, quarter or year. metrics_asp is "
+            "at least monthly (ChartMogul computes ASP per month at the finest)."
+        ),
+    ),
+    th.Property(
+        "metrics_geo",
+        th.StringType,
+        title="Metrics countries",
+        description=(
+            "Comma-separated ISO 3166 alpha-2 country codes that every metric series is limited to."
+        ),
+    ),
+    th.Property(
+        "metrics_plans",
+        th.StringType,
+        title="Metrics plans",
+        description=(
+            "Comma-separated plan names, uuids or external ids that every metric series "
+            "is limited to."
+        ),
+    ),
+    th.Property(
+        "metrics_filters",
+        th.StringType,
+        title="Metrics filters",
+        description=(
+            "A ChartMogul Filter Language expression applied to every metric series, "
+            "passed through as is."
+        ),
+    ),
+    th.Property(
+        "metrics_segments",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("name", th.StringType(nullable=False), required=True),
+                th.Property("geo", th.StringType),
+                th.Property("plans", th.StringType),
+                th.Property("filters", th.StringType),
+            )
+        ),
+        title="Metrics segments",
+        description=(
+            "Extra named series for every metric stream, each with its own geo, plans and/or "
+            "filters (unset ones inherit metrics_geo/metrics_plans/metrics_filters). Rows carry "
+            "the segment name; the unsegmented series is named 'all'."
+        ),
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType(nullable=False),
+        default=False,
+        title="Emit ACTIVATE_VERSION messages",
+        description=(
+            "Send ACTIVATE_VERSION for every full-table stream after its last record, and "
+            "only when the stream completed, so targets that honour it drop records deleted "
+            "or merged in ChartMogul since the previous run, and a failed run deletes nothing."
+        ),
+    ),
+    th.Property(
+        "requests_per_second",
+        th.IntegerType(nullable=False, minimum=1, maximum=MAX_REQUESTS_PER_SECOND),
+        default=DEFAULT_REQUESTS_PER_SECOND,
+        title="Requests per second",
+        description=(
+            "Most requests the tap sends in any second, retries included, across all streams. "
+            f"ChartMogul allows {API_REQUESTS_PER_SECOND} per account, shared with other tools "
+            "using it; a higher value (for a raised account limit) is allowed with a warning."
+        ),
+    ),
+    th.Property(
+        "max_connections",
+        th.IntegerType(nullable=False, minimum=1, maximum=API_MAX_CONNECTIONS),
+        default=DEFAULT_MAX_CONNECTIONS,
+        title="Maximum parallel connections",
+        description=(
+            "Most HTTP connections open at once, across all streams. ChartMogul allows "
+            f"{API_MAX_CONNECTIONS} per account (the default); lower it if other tools use the "
+            "key at the same time."
+        ),
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType(nullable=False, minimum=1, maximum=MAX_REQUEST_TIMEOUT),
+        default=DEFAULT_REQUEST_TIMEOUT,
+        title="Request timeout",
+        description=(
+            "Seconds to wait for each read from the network before retrying; a whole "
+            f"response may take at most twice this (1 to {MAX_REQUEST_TIMEOUT})."
+        ),
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(nullable=False, minimum=0, maximum=MAX_RETRIES),
+        default=DEFAULT_MAX_RETRIES,
+        title="Maximum retries",
+        description=(
+            "Retries of a request after a 429, 5xx, timeout or connection error, with "
+            "exponential backoff from 0.5 s capped at 60 s (Retry-After honoured up to 5 "
+            f"minutes); the default gives up after 2 to 4 minutes (0 to {MAX_RETRIES})."
+        ),
+    ),
+    th.Property(
+        "log_metrics",
+        th.BooleanType(nullable=False),
+        default=False,
+        title="Log SDK metrics",
+        description=(
+            "Also log the Singer SDK's METRIC lines (a timing line per HTTP request, record "
+            "counts, sync durations). Off by default: the run summary reports the same counts."
+        ),
+    ),
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -29,18 +221,32 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def api_url_problem(url: object) -> str | None:
-    """Explain what is wrong with ``api_url``, or None if it is usable."""
+def api_url_problem(url: object) -> str | None:  # noqa: PLR0911 - one return per problem
+    """Explain what is wrong with ``api_url``, or None if it is usable.
+
+    The URL is quoted only when it holds no credentials, and without control
+    characters, so the message is one safe line.
+    """
     if not isinstance(url, str) or not url.strip():
         return "Setting 'api_url' must be a URL such as https://api.chartmogul.com"
-    parts = urlsplit(url.strip())
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return f"Setting 'api_url' must be an http(s) URL with a host, got {url!r}"
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if any(ord(char) < 0x20 or char == "\x7f" for char in url):  # noqa: PLR2004 - ASCII controls
+        return "Setting 'api_url' contains a line break or control character"
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "Setting 'api_url' is not a valid URL (check the host and the port, 1 to 65535)"
+    if parts.username or parts.password or "@" in parts.netloc:
         return "Setting 'api_url' must not contain credentials, a query or a fragment"
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme not in {"http", "https"} or not host:
+        return f"Setting 'api_url' must be an http(s) URL with a host, got {url.strip()!r}"
+    if parts.query or parts.fragment:
+        return "Setting 'api_url' must not contain credentials, a query or a fragment"
+    if port == 0:
+        return "Setting 'api_url' has port 0; use a port from 1 to 65535"
+    if parts.scheme == "http" and not is_loopback(host):
         return (
-            f"Setting 'api_url' uses plain http:// to {parts.hostname}: the API key would "
+            f"Setting 'api_url' uses plain http:// to {host}: the API key would "
             "travel in clear text; use https:// (http is allowed only for localhost)"
         )
     if parts.path.rstrip("/").endswith("/v1"):
@@ -65,13 +271,6 @@ def start_date_problem(value: object) -> str | None:
     )
 
 
-def positive_number_problem(name: str, value: object) -> str | None:
-    """Explain why ``value`` is not a positive number, or None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return f"Setting {name!r} must be a positive number, got {value!r}"
-    return None
-
-
 def api_key_problem(value: object) -> str | None:
     """Explain what is wrong with ``api_key`` without ever quoting it."""
     if value is None:
@@ -83,27 +282,44 @@ def api_key_problem(value: object) -> str | None:
     return None
 
 
-def limit_problem(name: str, value: object, ceiling: float) -> str | None:
-    """Explain why ``value`` is not a positive number up to ChartMogul's ``ceiling``."""
-    problem = positive_number_problem(name, value)
-    if problem:
-        return problem
-    if t.cast("float", value) > ceiling:
-        return f"Setting {name!r} must be at most {ceiling:g} (ChartMogul's limit), got {value!r}"
-    return None
+def _schema_problem(error: ValidationError) -> tuple[str, str]:  # noqa: PLR0911 - one per kind
+    """The setting at fault and one line about ``error``, never quoting ``api_key``."""
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required" and not path:
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        return missing, f"Setting {missing!r} is required"
+    name = path[0] if path else "?"
+    where = f"Setting {name!r}" + (f" item {int(path[1]) + 1}" if len(path) > 1 else "")
+    value = "" if name == "api_key" else f", got {error.instance!r:.80}"
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    kind = error.validator
+    if kind == "minLength":
+        return name, f"{where} must not be empty"
+    if kind == "enum":
+        allowed = ", ".join(str(v) for v in schema.get("enum", []))
+        return name, f"{where} must be one of {allowed}{value}"
+    if kind == "minimum":
+        return name, f"{where} must be at least {schema.get('minimum')}{value}"
+    if kind == "maximum":
+        return name, f"{where} must be at most {schema.get('maximum')}{value}"
+    if kind == "type":
+        wanted = schema.get("type")
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted or [])
+        words = {
+            "integer": "a whole number",
+            "number": "a number",
+            "string": "a string",
+            "boolean": "true or false",
+            "array": "a list",
+            "object": "an object",
+        }
+        described = " or ".join(words.get(w, w) for w in wanted if w != "null")
+        return name, f"{where} must be {described}{value}"
+    return name, f"{where} is invalid ({kind}){value}"
 
 
-def whole_number_problem(name: str, value: object) -> str | None:
-    """Explain why ``value`` is not a whole number >= 0, or None."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return f"Setting {name!r} must be a whole number >= 0, got {value!r}"
-    return None
-
-
-def _segment_problems(where: str, segment: object, seen: set[str]) -> list[str]:
-    """Problems with one configured segment (``seen`` collects the names so far)."""
-    if not isinstance(segment, dict):
-        return [f"{where} must be an object with a name"]
+def _segment_problems(where: str, segment: t.Mapping[str, t.Any], seen: set[str]) -> list[str]:
+    """Problems with one configured segment that the schema cannot express."""
     name = segment.get("name")
     if not isinstance(name, str) or not name.strip():
         return [f"{where} needs a non-empty 'name'"]
@@ -124,54 +340,49 @@ def _segment_problems(where: str, segment: object, seen: set[str]) -> list[str]:
     return problems
 
 
-def metrics_problems(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Problems with the ``metrics_*`` settings, found before any request."""
-    problems: list[str] = []
-    interval = config.get("metrics_interval")
-    if interval is not None and interval not in INTERVALS:
-        problems.append(
-            f"Setting 'metrics_interval' must be one of {', '.join(INTERVALS)}, got {interval!r}"
-        )
+def _hand_checks(config: t.Mapping[str, t.Any]) -> list[tuple[str, str | None]]:
+    checks: list[tuple[str, str | None]] = [
+        ("api_key", api_key_problem(config.get("api_key"))),
+        ("api_url", api_url_problem(config.get("api_url"))),
+        ("start_date", start_date_problem(config.get("start_date"))),
+    ]
     geo = config.get("metrics_geo")
     if geo and not (isinstance(geo, str) and _COUNTRY_LIST.match(geo.strip())):
-        problems.append(
-            f"Setting 'metrics_geo' must be comma-separated 2-letter country codes, got {geo!r}"
+        checks.append(
+            (
+                "metrics_geo",
+                (
+                    "Setting 'metrics_geo' must be comma-separated 2-letter country codes, "
+                    f"got {geo!r}"
+                ),
+            )
         )
-    segments = config.get("metrics_segments") or []
-    if not isinstance(segments, list):
-        return [
-            *problems,
-            "Setting 'metrics_segments' must be a list of {name, geo, plans, filters}",
-        ]
-    seen: set[str] = set()
-    for index, segment in enumerate(segments):
-        problems.extend(
-            _segment_problems(f"Setting 'metrics_segments' item {index + 1}", segment, seen)
-        )
-    return problems
+    segments = config.get("metrics_segments")
+    if isinstance(segments, list):
+        seen: set[str] = set()
+        for index, segment in enumerate(segments):
+            if isinstance(segment, dict):
+                where = f"Setting 'metrics_segments' item {index + 1}"
+                checks.extend(
+                    ("metrics_segments", problem)
+                    for problem in _segment_problems(where, segment, seen)
+                )
+    return checks
 
 
 def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Every problem with the tap's own settings, one message each."""
-    checks = [
-        api_key_problem(config.get("api_key")),
-        api_url_problem(config.get("api_url")),
-        start_date_problem(config.get("start_date")),
-        positive_number_problem("request_timeout", config.get("request_timeout")),
-    ]
-    checks.append(whole_number_problem("max_retries", config.get("max_retries")))
-    requests_per_second = config.get("requests_per_second")
-    checks.append(
-        whole_number_problem("requests_per_second", requests_per_second)
-        or positive_number_problem("requests_per_second", requests_per_second)
-    )
-    connections = config.get("max_connections")
-    checks.append(
-        whole_number_problem("max_connections", connections)
-        or limit_problem("max_connections", connections, API_MAX_CONNECTIONS)
-    )
-    checks.append(
-        whole_number_problem("activities_lookback_days", config.get("activities_lookback_days"))
-    )
-    checks.extend(metrics_problems(config))
-    return [problem for problem in checks if problem]
+    """Every problem with the tap's own settings: one line per bad setting.
+
+    The hand checks word the common mistakes best (a missing key, a URL in clear text);
+    the JSON schema's verdicts (bounds, types, allowed values) cover the rest, worded
+    here; a setting that already has a line gets no second one.
+    """
+    faulted: dict[str, list[str]] = {}
+    for name, line in _hand_checks(config):
+        if line and (name == "metrics_segments" or name not in faulted):
+            faulted.setdefault(name, []).append(line)
+    validator = Draft7Validator(SETTINGS.to_dict())
+    for error in sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.path)):
+        name, line = _schema_problem(error)
+        faulted.setdefault(name, [line])
+    return [line for lines in faulted.values() for line in lines]

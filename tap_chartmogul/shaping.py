@@ -1,34 +1,66 @@
-"""Turn ChartMogul's records into the tap's columns, cheaply.
+"""Turn ChartMogul's records into the tap's columns: snake_case names, declared types.
 
 ChartMogul mixes key styles (``customer-since`` beside ``lead_created_at``) and sends
-``""`` where a number or date is missing. Singer targets want stable snake_case
-column names and values that match the declared types, so each record is rewritten:
+``""`` where a value is missing. Singer targets want stable snake_case column names
+and values that match the declared types, so each record is rewritten:
 
 - every key becomes snake_case (``customer-since`` -> ``customer_since``), at every
   level the schema describes; free-form objects the schema leaves open (custom
   attributes, ``errors``) keep the user's own keys;
-- ``""`` becomes null where the schema expects a number, integer, boolean or a
-  date/date-time string;
-- an integral float (``15620.0``) in an integer column becomes an ``int``;
+- ``""`` becomes null where the schema expects a number, integer, boolean, date,
+  date-time, object or array (and, for streams that ask, in string columns too);
+- values convert where nothing is lost: ``15620.0`` or ``"42"`` into an integer
+  column, ``12`` into a string column;
+- a value that cannot be the declared type (``"lots"`` in ``mrr``, ``"not-a-date"`` in
+  a date-time, a fraction in an integer column) becomes null with a warning naming the
+  stream, the record's key and the field, so the run goes on and no target receives a
+  string in an integer column; the run summary counts them;
 - a property the schema declares but the record lacks becomes an explicit null, so
-  every record of a stream has the same columns whatever ChartMogul left out.
+  every record of a stream has the same columns.
 
-The work per key is decided once per schema (a "plan"), not once per record.
 Keys the schema does not describe (fields ChartMogul added since) are dropped with one
-warning per key, so API additions never crash a sync. This replaces the SDK's own
-per-record type conformance, which costs several times more than the shaping itself
-and would find nothing left to fix.
+warning per key, so API additions never crash a sync. The work per key is decided once
+per schema (a "plan"), not once per record; this replaces the SDK's per-record type
+conformance, which costs several times more and would find nothing left to fix.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import typing as t
+from datetime import date, datetime
 from decimal import Decimal
 
 Converter = t.Callable[[t.Any], t.Any]
 
-_TEMPORAL_FORMATS = frozenset({"date-time", "date", "time"})
+#: What each column type expects, as the warnings word it.
+WHOLE_NUMBER, NUMBER, BOOLEAN = "a whole number", "a number", "true or false"
+STRING, OBJECT, ARRAY = "a string", "an object", "an array"
+#: Warnings for one field before further bad values are only counted.
+WARNINGS_PER_FIELD = 3
+
+
+class InvalidValueError(ValueError):
+    """A value that cannot be its column's type; ``expected`` names the type."""
+
+    def __init__(self, expected: str, value: t.Any) -> None:
+        """Describe the mismatch without quoting the value (it may be customer data)."""
+        super().__init__(f"{_kind(value)} is not {expected}")
+
+
+def _kind(value: t.Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
 
 
 def snake_case(key: str) -> str:
@@ -36,29 +68,84 @@ def snake_case(key: str) -> str:
     return key.replace("-", "_").replace(" ", "_").lower()
 
 
-def _blank_to_none(value: t.Any) -> t.Any:
-    """Map ``""`` (ChartMogul's "missing") to None."""
-    return None if value == "" else value
-
-
 def _to_integer(value: t.Any) -> t.Any:
-    """Normalise a value bound for an integer column without losing information.
-
-    ``""`` -> None, ``12.0`` -> 12, ``"12"`` -> 12. A value with a fractional part is
-    kept as it is: rounding would silently change money.
-    """
-    if value is None or type(value) is int:
+    if type(value) is int or value is None:
         return value
     if value == "":
         return None
-    if isinstance(value, (float, Decimal)) and value == int(value):
-        return int(value)
-    if isinstance(value, str):
+    if isinstance(value, (float, Decimal)) and not isinstance(value, bool):
+        if math.isfinite(value) and value == int(value):
+            return int(value)
+    elif isinstance(value, str):
         try:
             return int(value)
         except ValueError:
-            return value
-    return value
+            pass
+    raise InvalidValueError(WHOLE_NUMBER, value)
+
+
+def _to_number(value: t.Any) -> t.Any:
+    kind = type(value)
+    if kind is int or kind is float or value is None:
+        return value
+    if value == "":
+        return None
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(number):
+                return int(value) if value.lstrip("-").isdigit() else number
+    raise InvalidValueError(NUMBER, value)
+
+
+def _to_boolean(value: t.Any) -> t.Any:
+    if type(value) is bool or value is None:
+        return value
+    if value == "":
+        return None
+    raise InvalidValueError(BOOLEAN, value)
+
+
+def _string(*, blank_to_null: bool) -> Converter:
+    def to_string(value: t.Any) -> t.Any:
+        if type(value) is str:
+            return None if blank_to_null and value == "" else value
+        if value is None:
+            return None
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            return str(value)
+        raise InvalidValueError(STRING, value)
+
+    return to_string
+
+
+def _temporal(parse: t.Callable[[str], object], expected: str) -> Converter:
+    def to_temporal(value: t.Any) -> t.Any:
+        if value is None or value == "":
+            return None
+        if type(value) is str:
+            try:
+                parse(value)
+            except ValueError:
+                pass
+            else:
+                return value
+        raise InvalidValueError(expected, value)
+
+    return to_temporal
+
+
+def _open_object(value: t.Any) -> t.Any:
+    if type(value) is dict or value is None:
+        return value
+    if value == "":
+        return None
+    raise InvalidValueError(OBJECT, value)
 
 
 def _types(schema: dict[str, t.Any]) -> set[str]:
@@ -66,65 +153,70 @@ def _types(schema: dict[str, t.Any]) -> set[str]:
     return {declared} if isinstance(declared, str) else set(declared)
 
 
-def _nested_shaper(
-    schema: dict[str, t.Any], *, blank_strings: bool, logger: logging.Logger | None, path: str
-) -> Converter | None:
-    """Build the converter for an object or array property (None when open-ended)."""
-    types = _types(schema)
-    if "object" in types and schema.get("properties"):
-        shaper = RecordShaper(schema, blank_strings_to_null=blank_strings, logger=logger, path=path)
+class _Plan:
+    """Builds converters for one stream; nested shapers share the stream's warnings."""
 
+    def __init__(self, *, blank_strings: bool, report: t.Callable[[str, str], None]) -> None:
+        self.blank_strings = blank_strings
+        self.report = report
+
+    def converter(self, schema: dict[str, t.Any], path: str) -> Converter:  # noqa: PLR0911
+        types = _types(schema) - {"null"}
+        nullable = "null" in _types(schema)
+        if "object" in types:
+            if schema.get("properties"):
+                return self._object(RecordShaper(schema, plan=self, path=f"{path}."))
+            return _open_object
+        if "array" in types:
+            items = schema.get("items")
+            item = self.converter(items, path) if isinstance(items, dict) else None
+            return self._array(item)
+        fmt = schema.get("format")
+        if "string" in types and fmt == "date-time":
+            return _temporal(datetime.fromisoformat, "a date-time")
+        if "string" in types and fmt == "date":
+            return _temporal(date.fromisoformat, "a date")
+        if "integer" in types:
+            return _to_integer
+        if "number" in types:
+            return _to_number
+        if "boolean" in types:
+            return _to_boolean
+        return _string(blank_to_null=self.blank_strings and nullable)
+
+    @staticmethod
+    def _object(shaper: RecordShaper) -> Converter:
         def shape_object(value: t.Any) -> t.Any:
-            return shaper(value) if isinstance(value, dict) else _blank_to_none(value)
+            if type(value) is dict:
+                return shaper(value)
+            return _open_object(value)
 
         return shape_object
-    if "array" in types and isinstance(schema.get("items"), dict):
-        item = _converter_for(
-            schema["items"], blank_strings=blank_strings, logger=logger, path=path
-        )
-        if item is None:
-            return None
 
+    @staticmethod
+    def _array(item: Converter | None) -> Converter:
         def shape_array(value: t.Any) -> t.Any:
-            if isinstance(value, list):
-                return [item(element) for element in value]
-            return _blank_to_none(value)
+            if type(value) is list:
+                return value if item is None else [item(element) for element in value]
+            if value is None or value == "":
+                return None
+            raise InvalidValueError(ARRAY, value)
 
         return shape_array
-    return None
-
-
-def _converter_for(
-    schema: dict[str, t.Any],
-    *,
-    blank_strings: bool = False,
-    logger: logging.Logger | None = None,
-    path: str = "",
-) -> Converter | None:
-    """Pick the per-value normaliser a property needs, or None for "keep as is"."""
-    nested = _nested_shaper(schema, blank_strings=blank_strings, logger=logger, path=path)
-    if nested is not None:
-        return nested
-    types = _types(schema) - {"null"}
-    if "string" in types and schema.get("format") not in _TEMPORAL_FORMATS:
-        # A real string: "" is a legitimate value unless the stream says otherwise.
-        return _blank_to_none if blank_strings and "null" in _types(schema) else None
-    if types == {"integer"}:
-        return _to_integer
-    if types & {"integer", "number", "boolean", "string"}:
-        return _blank_to_none
-    return None
 
 
 class RecordShaper:
     """Rename and normalise records of one schema; build once, call per record."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only knobs with defaults
         self,
         schema: dict[str, t.Any],
         *,
         blank_strings_to_null: bool = False,
         logger: logging.Logger | None = None,
+        stream: str = "",
+        primary_keys: t.Sequence[str] = (),
+        plan: _Plan | None = None,
         path: str = "",
     ) -> None:
         """Plan the work for every property the schema declares.
@@ -132,43 +224,74 @@ class RecordShaper:
         Args:
             schema: The stream's JSON schema (snake_case property names).
             blank_strings_to_null: Also map ``""`` to null in nullable string columns.
-            logger: Where to warn (once per key) about keys the schema does not know.
-            path: Dotted location of this object in the record, for those warnings.
+            logger: Where to warn about dropped keys and values of the wrong type.
+            stream: The stream's name, for those warnings.
+            primary_keys: Columns that name a record in those warnings.
+            plan: The top-level shaper's plan (nested objects share it).
+            path: Dotted location of this object in the record.
         """
         self._logger = logger or logging.getLogger(__name__)
+        self._stream = stream
+        self._keys = tuple(primary_keys)
         self._path = path
         self._open = bool(schema.get("additionalProperties"))
         self._dropped: set[str] = set()
-        self._converters: dict[str, Converter] = {}
-        for name, prop in (schema.get("properties") or {}).items():
-            converter = _converter_for(
-                prop, blank_strings=blank_strings_to_null, logger=logger, path=f"{path}{name}."
-            )
-            if converter is not None:
-                self._converters[name] = converter
+        self.invalid_values: dict[str, int] = {}
+        self._current: dict[str, t.Any] = {}
+        self._plan = plan or _Plan(blank_strings=blank_strings_to_null, report=self._report)
+        self._converters: dict[str, Converter] = {
+            name: self._plan.converter(prop, f"{path}{name}")
+            for name, prop in (schema.get("properties") or {}).items()
+        }
         self._names: dict[str, str] = {}
         self._columns = tuple(schema.get("properties") or ())
-        self._known = frozenset(self._columns)
 
     def __call__(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Return a new record with snake_case keys and normalised values."""
+        """Return a new record with snake_case keys and values of the declared types."""
+        if not self._path:
+            self._current = record
         names = self._names
         converters = self._converters
-        known = self._known
         shaped: dict[str, t.Any] = {}
         for key, value in record.items():
             name = names.get(key)
             if name is None:
                 name = names[key] = snake_case(key)
-            if name not in known and not self._open:
-                self._drop(name)
-                continue
             converter = converters.get(name)
-            shaped[name] = value if converter is None else converter(value)
+            if converter is None:
+                if self._open:
+                    shaped[name] = value
+                else:
+                    self._drop(name)
+                continue
+            try:
+                shaped[name] = converter(value)
+            except InvalidValueError as error:
+                self._plan.report(f"{self._path}{name}", str(error))
+                shaped[name] = None
         if len(shaped) < len(self._columns):
             for column in self._columns:
                 shaped.setdefault(column, None)
         return shaped
+
+    def _report(self, field: str, problem: str) -> None:
+        count = self.invalid_values[field] = self.invalid_values.get(field, 0) + 1
+        if count > WARNINGS_PER_FIELD:
+            return
+        key = ", ".join(f"{k}={self._current.get(k)!s:.60}" for k in self._keys) or "?"
+        suffix = (
+            "; further ones in this field are only counted (see the run summary)"
+            if count == WARNINGS_PER_FIELD
+            else ""
+        )
+        self._logger.warning(
+            "%s: record %s, field %s: %s; emitted as null%s",
+            self._stream,
+            key,
+            field,
+            problem,
+            suffix,
+        )
 
     def _drop(self, name: str) -> None:
         """Warn once about a key the schema does not know (a field ChartMogul added)."""

@@ -1,9 +1,9 @@
 """Stream declarations for ChartMogul's list endpoints; HTTP policy is inherited.
 
-Per-customer fan-outs and invoice-derived streams are in ``fanout_streams``, the
-metric series in ``metrics_streams``. The tap syncs streams in the order
-``tap.STREAM_TYPES`` lists them; ``account`` comes first because it is one cheap
-request that always returns a record, so a connection test proves the key at once.
+Per-parent fan-outs and invoice-derived streams are in ``fanout_streams``, the metric
+series in ``metrics_streams``. The SDK syncs streams in name order, so ``account`` comes
+first: one cheap request that always returns a record, so a connection test proves the
+key at once.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
 
@@ -30,21 +30,36 @@ DEFAULT_ACTIVITIES_LOOKBACK_DAYS = 30
 
 
 class AccountStream(ChartMogulStream):
-    """The account itself (name, currency, time zone, churn settings): one record."""
+    """The account itself (name, currency, time zone, churn settings): one record.
+
+    Recorded answers from 2021 and 2023 have no ``id``; ``account_key`` is always set:
+    the ``id`` when ChartMogul sends one, else the account's ``name`` (one API key
+    reads one account, so the row stays stable across runs either way).
+    """
 
     name = "account"
     path = "/account"
-    primary_keys = ("id",)
+    primary_keys = ("account_key",)
     records_key = None
     paginated = False
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         """Ask for every optional account setting, so the record is complete."""
         return {
             "include": "churn_recognition,churn_when_zero_mrr,auto_churn_subscription,"
             "refund_handling,proximate_movement_reclassification",
         }
+
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        """Add ``account_key``: ``id`` if present, else ``name``."""
+        key = row.get("id") or row.get("name")
+        return super().post_process({**row, "account_key": str(key) if key else None}, context)
 
 
 class DataSourcesStream(ChartMogulStream):
@@ -57,7 +72,9 @@ class DataSourcesStream(ChartMogulStream):
     paginated = False
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         """Ask for the optional status and settings blocks."""
         return {
             "with_processing_status": "true",
@@ -93,32 +110,19 @@ class PlanGroupsStream(ChartMogulStream):
 
 
 class InvoicesStream(ChartMogulStream):
-    """Invoices with their line items and transactions nested in each record.
-
-    When ``invoice_line_items`` or ``invoice_transactions`` is selected, the nested
-    arrays are spooled as the invoices stream by, so those streams need no request.
-    """
+    """Invoices with their line items and transactions nested in each record."""
 
     name = "invoices"
     path = "/invoices"
     primary_keys = ("uuid",)
     records_key = "invoices"
 
-    #: Set by the tap when a stream derived from invoices is selected.
-    feeds_derived_streams = False
-
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         """Include invoices ChartMogul flagged invalid (their ``errors`` say why)."""
         return {"validation_type": "all"}
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Yield invoices, spooling their nested items when a derived stream wants them."""
-        records = super().get_records(context)
-        if self.feeds_derived_streams and not self.run_cache.invoices_spooled:
-            records = self.run_cache.spool_invoices(records)
-        yield from records
 
 
 class SubscriptionEventsStream(ChartMogulStream):
@@ -169,10 +173,11 @@ class ActivitiesStream(ChartMogulStream):
     Incremental on ``date``, filtered server-side with ``start-date`` and read in
     ascending order, so the bookmark is resumable. ChartMogul back-dates and recomputes
     activities (late imports, reprocessing), so each run starts
-    ``activities_lookback_days`` before the bookmark; a first run starts at
-    ``start_date`` (or the beginning). Activities dated after the run started
-    (scheduled ones) are left for the run after their date, which keeps the bookmark
-    from ever passing the present. No ``uuid`` is emitted twice in one run.
+    ``activities_lookback_days`` before the SDK's starting timestamp (the bookmark, or
+    ``start_date`` on a first run, never before ``start_date``). The window ends at the
+    run's signpost (when the tap started): activities dated later (scheduled ones) are
+    left for the run after their date, which keeps the bookmark from passing the
+    present. No ``uuid`` is emitted twice in one run.
     """
 
     name = "activities"
@@ -185,51 +190,69 @@ class ActivitiesStream(ChartMogulStream):
     # A STATE message per page (the SDK default is every 10,000 records), so an
     # interrupted run resumes within 200 activities of where it stopped.
     STATE_MSG_FREQUENCY = PAGE_SIZE
-    _start: datetime | None = None
+    # The window comes from the bookmark the SDK records when the stream starts.
+    starts_with_sync = True
 
     @cached_property
     def run_started(self) -> datetime:
-        """The upper bound of this run's window (fixed on first use)."""
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        """The upper bound of this run's window: the SDK's replication signpost."""
+        signpost = self.get_replication_key_signpost(None)
+        if isinstance(signpost, datetime):
+            return signpost.astimezone(timezone.utc).replace(microsecond=0)
+        return datetime.now(timezone.utc).replace(microsecond=0)  # pragma: no cover
 
-    def window_start(self, context: Context | None) -> datetime | None:
-        """First activity date to read: bookmark minus lookback, never before start_date."""
+    @cached_property
+    def window_start(self) -> datetime | None:
+        """First activity date to read: starting timestamp minus lookback, not before start_date.
+
+        A bookmark in the future (a clock that was wrong, a hand-edited state) would make
+        every run read nothing; it is clamped to the run's start, with a warning, and the
+        stored bookmark is corrected.
+        """
+        start = self.get_starting_timestamp(None)
+        if start is None:
+            return None
+        if start > self.run_started:
+            self.logger.warning(
+                "activities: the bookmark %s is in the future; reading from %s (the run's "
+                "start) minus the lookback instead",
+                _iso(start),
+                _iso(self.run_started),
+            )
+            start = self.run_started
+            self.get_context_state(None)["replication_key_value"] = _iso(start)
+        start -= timedelta(days=int(self.config["activities_lookback_days"]))
         start_date = self.config.get("start_date")
-        floor = _as_utc(datetime.fromisoformat(start_date)) if start_date else None
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        if not bookmark:
-            return floor
-        lookback = timedelta(days=self.config["activities_lookback_days"])
-        start = _as_utc(datetime.fromisoformat(str(bookmark))) - lookback
-        return max(start, floor) if floor else start
+        if start_date:
+            floor = datetime.fromisoformat(start_date)
+            floor = floor if floor.tzinfo else floor.replace(tzinfo=timezone.utc)
+            start = max(start, floor)
+        return start
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         """Send the window on every page (the cursor alone does not carry it)."""
         params = {"order": "date", "end-date": _iso(self.run_started)}
-        if self._start is not None:
-            params["start-date"] = _iso(self._start)
+        if self.window_start is not None:
+            params["start-date"] = _iso(self.window_start)
         return params
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Yield activities once each, even if the API repeats one at a page boundary.
-
-        The window is fixed before the first request: the SDK advances the bookmark
-        while records stream by, and later pages must not see a moving ``start-date``.
-        """
-        self._start = self.window_start(context)
+    def fetch_records(self) -> Iterator[dict[str, t.Any]]:
+        """Activities once each, even if the API repeats one at a page boundary."""
         self.logger.info(
             "Reading activities dated %s to %s",
-            _iso(self._start) if self._start else "the beginning",
+            _iso(self.window_start) if self.window_start else "the beginning",
             _iso(self.run_started),
         )
         # Activities come in ascending date order (the resumable bookmark relies on it
         # too), so a repeated uuid can only carry the date being read: remembering that
         # date's uuids is exact and keeps memory flat however many activities there are.
         current_date: object = None
-        seen: set[str] = set()
-        for record in super().get_records(context):
+        seen: set[object] = set()
+        for record in super().fetch_records():
             if record.get("date") != current_date:
                 current_date = record.get("date")
                 seen = set()
@@ -239,9 +262,11 @@ class ActivitiesStream(ChartMogulStream):
             seen.add(uuid)
             yield record
 
-
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """Fix the window from the state the SDK just recorded, then read."""
+        _ = self.window_start
+        yield from super().get_records(context)
 
 
 def _iso(value: datetime) -> str:

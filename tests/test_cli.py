@@ -120,7 +120,7 @@ def test_discover_needs_no_config(tmp_path):
     keys = {s["tap_stream_id"]: s["key_properties"] for s in catalog["streams"]}
     metric_key = ["segment", "date", "interval"]
     assert keys == {
-        "account": ["id"],
+        "account": ["account_key"],
         "data_sources": ["uuid"],
         "customers": ["uuid"],
         "customer_subscriptions": ["uuid"],

@@ -1,4 +1,4 @@
-"""The code stays ruff-clean (lint and format), checked with the project's own ruff settings."""
+"""The code stays ruff-clean (lint and format) and mypy-clean, with the project's settings."""
 
 from __future__ import annotations
 
@@ -24,5 +24,14 @@ def test_ruff_format():
         capture_output=True,
         text=True,
         check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict():
+    """The package type-checks under the project's mypy settings (strict, see pyproject)."""
+    mypy = str(Path(sys.executable).with_name("mypy"))
+    result = subprocess.run(
+        [mypy, "--no-incremental"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -86,9 +86,15 @@ def test_integer_columns_accept_integral_floats_and_digit_strings():
     assert shaper({"mrr": "42"})["mrr"] == 42
 
 
-def test_fractional_money_is_kept_not_rounded():
-    shaper = RecordShaper(SCHEMA)
-    assert shaper({"mrr": 10908.61})["mrr"] == 10908.61
+def test_fractional_value_in_an_integer_column_is_nulled_with_a_warning_not_rounded(caplog):
+    shaper = RecordShaper(SCHEMA, stream="customers", primary_keys=("uuid",))
+    with caplog.at_level(logging.WARNING):
+        out = shaper({"uuid": "cus_1", "mrr": 10908.61})
+    assert out["mrr"] is None
+    assert any(
+        "customers" in m and "uuid=cus_1" in m and "field mrr" in m and "emitted as null" in m
+        for m in caplog.messages
+    )
 
 
 def test_unknown_fields_are_dropped_with_one_warning_per_key(caplog):

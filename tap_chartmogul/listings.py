@@ -1,0 +1,218 @@
+"""Listings: what one API listing returns, fetched once per run, read by several streams.
+
+The SDK syncs streams one after another, in name order. Waiting for each stream's
+pages in turn would make a run as slow as the sum of every request's round trip,
+while ChartMogul would gladly serve many requests at once (up to its rate limit). So
+each stream's records are fetched by a ``Listing`` on a background thread from the
+start of the run, while earlier streams are still being written, and the stream reads
+them back in order when the SDK gets to it.
+
+A listing also serves every stream that needs the same data, so nothing is requested
+twice: ``customer_subscriptions`` fans out over the ``customers`` listing,
+``plan_group_plans`` over ``plan_groups``, and ``invoice_line_items`` and
+``invoice_transactions`` expand the ``invoices`` listing (they cost no request).
+
+Memory stays bounded: records wait in memory in chunks, up to ``memory_records`` ahead
+of the slowest reader; beyond that, chunks are written to a temporary file (encoded
+with msgspec) and read back from it. A chunk is dropped from memory once every reader
+has passed it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import typing as t
+
+import msgspec
+
+from tap_chartmogul.errors import RunCancelledError
+from tap_chartmogul.workers import start_daemon
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+Record = dict[str, t.Any]
+
+#: Records per chunk: one full page, so a chunk is handed over as soon as a page is read.
+CHUNK_RECORDS = 200
+#: Records a listing keeps in memory ahead of its slowest reader before spilling to disk.
+DEFAULT_MEMORY_RECORDS = 4_000
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
+
+
+class _Chunk:
+    """A run of records, in memory or at (offset, length) in the spill file."""
+
+    __slots__ = ("length", "offset", "passed", "records", "size")
+
+    def __init__(self, records: list[Record] | None, size: int, offset: int, length: int) -> None:
+        self.records = records
+        self.size = size
+        self.offset = offset
+        self.length = length
+        self.passed = 0
+
+
+class Listing:
+    """One listing's records, produced on a background thread, read in order by each reader.
+
+    ``fetch`` yields the records; it runs once, on a daemon thread started by the first
+    ``start``/``read``. Each ``read`` iterates every record from the first, waiting for
+    the producer when it is ahead, and raises the producer's error (once the records
+    fetched before it are read). ``readers`` says how many reads to expect, so memory
+    can be released behind them.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        fetch: Callable[[], Iterable[Record]],
+        *,
+        memory_records: int = DEFAULT_MEMORY_RECORDS,
+    ) -> None:
+        """Prepare; nothing is fetched until ``start`` or the first ``read``."""
+        self.name = name
+        self._fetch = fetch
+        self._memory_limit = memory_records
+        self._condition = threading.Condition()
+        self._chunks: list[_Chunk] = []
+        self._in_memory = 0
+        self._readers = 1
+        self._started = False
+        self._done = False
+        self._error: BaseException | None = None
+        self._cancelled = threading.Event()
+        self._spill: t.IO[bytes] | None = None
+        self._spill_end = 0
+        self.records_fetched = 0
+
+    # --- producer -------------------------------------------------------------------------
+
+    def expect_readers(self, count: int) -> None:
+        """How many streams will read this listing in this run (at least one)."""
+        with self._condition:
+            self._readers = max(1, count)
+
+    def start(self) -> None:
+        """Start fetching in the background (once; later calls do nothing)."""
+        with self._condition:
+            if self._started:
+                return
+            self._started = True
+        start_daemon(self._produce, f"tap-chartmogul-{self.name}")
+
+    def cancel(self) -> None:
+        """Stop fetching: the producer ends before its next record."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the listing was told to stop."""
+        return self._cancelled.is_set()
+
+    def _produce(self) -> None:
+        batch: list[Record] = []
+        try:
+            for record in self._fetch():
+                self._stop_if_cancelled()
+                batch.append(record)
+                if len(batch) >= CHUNK_RECORDS:
+                    self._append(batch)
+                    batch = []
+            if batch:
+                self._append(batch)
+        except BaseException as error:  # noqa: BLE001 - handed to the readers
+            with self._condition:
+                self._error = error
+                self._done = True
+                self._condition.notify_all()
+            return
+        with self._condition:
+            self._done = True
+            self._condition.notify_all()
+
+    def _stop_if_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise RunCancelledError(self.name)
+
+    def _append(self, records: list[Record]) -> None:
+        with self._condition:
+            keep = self._in_memory + len(records) <= self._memory_limit
+        chunk = _Chunk(records, len(records), 0, 0) if keep else self._spilled(records)
+        with self._condition:
+            if chunk.records is not None:
+                self._in_memory += chunk.size
+            self._chunks.append(chunk)
+            self.records_fetched += chunk.size
+            self._condition.notify_all()
+
+    def _spilled(self, records: list[Record]) -> _Chunk:
+        data = _ENCODER.encode(records)
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix="tap-chartmogul-")  # noqa: SIM115 - lives with the listing
+        offset = self._spill_end
+        written = 0
+        while written < len(data):
+            written += os.pwrite(self._spill.fileno(), data[written:], offset + written)
+        self._spill_end += len(data)
+        return _Chunk(None, len(records), offset, len(data))
+
+    # --- readers ----------------------------------------------------------------------------
+
+    @property
+    def complete(self) -> bool:
+        """Whether every record has been fetched without error."""
+        with self._condition:
+            return self._done and self._error is None
+
+    def read(self) -> Iterator[Record]:
+        """Every record of the listing, in order; raises the producer's error at its point.
+
+        Records may be shared with other readers: treat them as read-only.
+        """
+        self.start()
+        index = 0
+        while True:
+            with self._condition:
+                while index >= len(self._chunks) and not self._done:
+                    self._condition.wait(timeout=1.0)
+                if index >= len(self._chunks):
+                    if self._error is not None:
+                        raise self._error
+                    return
+                chunk = self._chunks[index]
+                records = chunk.records
+            if records is None:
+                records = self._load(chunk)
+            yield from records
+            self._passed(chunk)
+            index += 1
+
+    def _load(self, chunk: _Chunk) -> list[Record]:
+        if self._spill is None:  # pragma: no cover - a spilled chunk implies the file
+            msg = f"{self.name}: spilled chunk without a spill file"
+            raise RuntimeError(msg)
+        data = os.pread(self._spill.fileno(), chunk.length, chunk.offset)
+        return t.cast("list[Record]", _DECODER.decode(data))
+
+    def _passed(self, chunk: _Chunk) -> None:
+        with self._condition:
+            chunk.passed += 1
+            if chunk.passed >= self._readers and chunk.records is not None:
+                chunk.records = None
+                self._in_memory -= chunk.size
+                self._condition.notify_all()
+
+    def close(self) -> None:
+        """Stop fetching and release the spill file."""
+        self.cancel()
+        with self._condition:
+            spill, self._spill = self._spill, None
+        if spill is not None:
+            with contextlib.suppress(OSError):
+                spill.close()

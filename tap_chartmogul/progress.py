@@ -1,0 +1,157 @@
+"""How far a run has got: per-stream counters, periodic progress lines, a final summary.
+
+A daily run should say little: one progress line per long stream every
+``PROGRESS_INTERVAL_SECONDS`` (records, requests and rate; for fan-outs how many
+parents are done of how many and the time left), and one summary table at the end (per
+stream: records, requests, retries, seconds). Counters are updated from the threads
+that do the work, under one lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: Seconds between progress lines of a stream that is still running.
+PROGRESS_INTERVAL_SECONDS = 30.0
+
+logger = logging.getLogger("tap-chartmogul")
+
+
+@dataclass
+class StreamStats:
+    """Counters of one stream in one run."""
+
+    name: str
+    records: int = 0
+    requests: int = 0
+    retries: int = 0
+    invalid_values: int = 0
+    parents_done: int = 0
+    parents_total: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    outcome: str = "not selected"
+    last_report: float = field(default=0.0)
+
+    @property
+    def seconds(self) -> float:
+        """Wall time from the first to the last activity of the stream."""
+        if self.started is None:
+            return 0.0
+        end = self.finished if self.finished is not None else time.monotonic()
+        return end - self.started
+
+
+class RunProgress:
+    """Counters for every stream of a run, and the lines that report them."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start empty; ``clock`` is injectable so tests need not wait."""
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.streams: dict[str, StreamStats] = {}
+        self.run_started = clock()
+
+    def register(self, name: str) -> None:
+        """Track ``name`` (in construction order, which the summary keeps)."""
+        with self._lock:
+            self.streams.setdefault(name, StreamStats(name))
+
+    def _touch(self, stats: StreamStats) -> None:
+        if stats.started is None:
+            stats.started = self._clock()
+            stats.last_report = stats.started
+
+    def request(self, name: str) -> None:
+        """One HTTP attempt was made for ``name``."""
+        with self._lock:
+            stats = self.streams[name]
+            self._touch(stats)
+            stats.requests += 1
+
+    def retry(self, name: str) -> None:
+        """One attempt for ``name`` failed and will be retried."""
+        with self._lock:
+            self.streams[name].retries += 1
+
+    def parents(self, name: str, *, done: int | None = None, total: int | None = None) -> None:
+        """A fan-out finished ``done`` parents so far, of ``total`` once known."""
+        with self._lock:
+            stats = self.streams[name]
+            if done is not None:
+                stats.parents_done = done
+            if total is not None:
+                stats.parents_total = total
+
+    def records(self, name: str, count: int = 1) -> None:
+        """``count`` more records of ``name`` were handed to the SDK."""
+        with self._lock:
+            stats = self.streams[name]
+            self._touch(stats)
+            stats.records += count
+            now = self._clock()
+            due = now - stats.last_report >= PROGRESS_INTERVAL_SECONDS
+            if due:
+                stats.last_report = now
+        if due:
+            logger.info("%s", self.describe(name))
+
+    def finish(self, name: str, outcome: str, invalid_values: int = 0) -> None:
+        """``name`` ended: ``completed``, ``failed`` or ``stopped``."""
+        with self._lock:
+            stats = self.streams[name]
+            self._touch(stats)
+            stats.finished = self._clock()
+            stats.outcome = outcome
+            stats.invalid_values = invalid_values
+
+    def describe(self, name: str) -> str:
+        """One progress line: records, requests and rate; parents and time left for fan-outs."""
+        with self._lock:
+            stats = self.streams[name]
+            seconds = max(stats.seconds, 1e-9)
+            line = (
+                f"{name}: {stats.records:,} records, {stats.requests:,} requests "
+                f"({stats.requests / seconds:.1f}/s) in {seconds:.0f}s"
+            )
+            if stats.parents_total:
+                done, total = stats.parents_done, stats.parents_total
+                line += f"; {done:,} of {total:,} parents"
+                if done:
+                    left = seconds * (total - done) / done
+                    line += f", about {left / 60:.0f} min left"
+            return line
+
+    def summary_lines(self) -> list[str]:
+        """The end-of-run table: one row per stream that ran."""
+        with self._lock:
+            rows = [s for s in self.streams.values() if s.started is not None]
+            total_seconds = self._clock() - self.run_started
+        width = max([len("stream"), *(len(s.name) for s in rows)])
+        lines = [
+            f"Run summary ({total_seconds:.1f}s):",
+            (
+                f"{'stream':<{width}}  {'records':>9}  {'requests':>8}  {'retries':>7}  "
+                f"{'seconds':>7}  outcome"
+            ),
+        ]
+        for s in rows:
+            outcome = s.outcome
+            if s.invalid_values:
+                outcome += f", {s.invalid_values} values nulled"
+            lines.append(
+                f"{s.name:<{width}}  {s.records:>9,}  {s.requests:>8,}  {s.retries:>7,}  "
+                f"{s.seconds:>7.1f}  {outcome}"
+            )
+        lines.append(
+            f"{'total':<{width}}  {sum(s.records for s in rows):>9,}  "
+            f"{sum(s.requests for s in rows):>8,}  {sum(s.retries for s in rows):>7,}"
+        )
+        return lines
