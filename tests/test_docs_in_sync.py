@@ -1,8 +1,10 @@
 """The docs describe the code: settings in --about, meltano.yml, .env.example and README
-agree, the README's streams table matches discovery, and CI runs the README's test command."""
+agree, the README's streams table matches discovery, every schema column is described and
+docs/data-dictionary.md lists them as generated, and CI runs the README's test command."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -11,11 +13,15 @@ from pathlib import Path
 
 import yaml
 
-from tap_chartmogul.tap import SETTINGS, TapChartMogul
+from tap_chartmogul.tap import SETTINGS, STREAM_TYPES, TapChartMogul
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 OWN_SETTINGS = list(SETTINGS.to_dict()["properties"])
+SCHEMA_FILES = sorted((ROOT / "tap_chartmogul" / "schemas").glob("*.json"))
+DATA_DICTIONARY = ROOT / "docs" / "data-dictionary.md"
+#: Ways to nest a schema that the walk below does not follow; none may appear.
+UNWALKED = ("anyOf", "oneOf", "allOf", "not", "patternProperties", "prefixItems", "$ref")
 
 
 def about() -> dict:
@@ -87,3 +93,62 @@ def test_ci_runs_the_readme_test_command():
     assert "bash scripts/test.sh" in README
     assert "bash scripts/quickstart.sh" in README
     assert "bash scripts/test.sh" in ci
+
+
+def columns(node: dict, path: str = ""):
+    """(dotted path, schema) of every property and array element below ``node``."""
+    assert not set(UNWALKED) & set(node), path
+    assert isinstance(node.get("additionalProperties", True), bool), path
+    for name, prop in node.get("properties", {}).items():
+        yield f"{path}{name}", prop
+        yield from columns(prop, f"{path}{name}.")
+    if isinstance(node.get("items"), dict):
+        yield f"{path.rstrip('.')}[]", node["items"]
+        yield from columns(node["items"], f"{path.rstrip('.')}[].")
+
+
+def load_update_docs():
+    spec = importlib.util.spec_from_file_location(
+        "update_docs", ROOT / "scripts" / "update_docs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_schema_column_has_a_description():
+    assert [path.stem for path in SCHEMA_FILES] == sorted(s.name for s in STREAM_TYPES)
+    walked = {}
+    undescribed = []
+    for path in SCHEMA_FILES:
+        for column, prop in columns(json.loads(path.read_text())):
+            walked[f"{path.stem}:{column}"] = prop
+            description = prop.get("description")
+            if not isinstance(description, str) or not description.strip():
+                undescribed.append(f"{path.stem}:{column}")
+    # The walk reaches nested objects, arrays and the properties of array elements.
+    assert {
+        "customers:address.country",
+        "customers:attributes.tags[]",
+        "data_sources:invoice_handling_setting.manual.create_subscription_when_invoice_is",
+        "invoices:line_items[].amount_in_cents",
+    } <= set(walked)
+    assert undescribed == [], f"schema columns without a description: {undescribed}"
+
+
+def test_data_dictionary_is_generated_from_the_code():
+    expected = load_update_docs().data_dictionary()
+    assert DATA_DICTIONARY.read_text() == expected, "run: .venv/bin/python scripts/update_docs.py"
+
+
+def test_data_dictionary_lists_every_column_of_every_stream():
+    sections = DATA_DICTIONARY.read_text().split("\n## `")[1:]
+    listed = {}
+    for section in sections:
+        name, _, body = section.partition("`")
+        listed[name] = re.findall(r"^\| `([^`]+)` \|", body, flags=re.MULTILINE)
+    expected = {
+        path.stem: [column for column, _ in columns(json.loads(path.read_text()))]
+        for path in SCHEMA_FILES
+    }
+    assert listed == expected
