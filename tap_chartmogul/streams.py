@@ -82,6 +82,21 @@ class DataSourcesStream(ChartMogulStream):
             "with_invoice_handling_setting": "true",
         }
 
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        """Accept both recorded shapes of the auto-churn setting.
+
+        ChartMogul sent the boolean ``false`` in 2025 where the docs show an object
+        ``{enabled, interval}`` (docs/chartmogul-api.md §4.17): a boolean becomes that
+        object, with no interval.
+        """
+        setting = row.get("auto_churn_subscription_setting")
+        if isinstance(setting, bool):
+            row = {**row, "auto_churn_subscription_setting": {"enabled": setting, "interval": None}}
+        return super().post_process(row, context)
+
 
 class CustomersStream(ChartMogulStream):
     """Customers and leads, with their current MRR/ARR and attributes."""
