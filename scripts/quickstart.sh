@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Quick start: sync ChartMogul into ./output/<stream>.jsonl with the standalone tap
-# piped into target-jsonl.
+# piped into target-jsonl, load those files into ./output/chartmogul.duckdb (one typed table
+# per stream, see scripts/load_duckdb.py) and print a short report (scripts/report.py).
 #   - With TAP_CHARTMOGUL_API_KEY set (and optionally the other TAP_CHARTMOGUL_* settings):
 #     your real ChartMogul account.
 #   - Without it: the bundled fake ChartMogul API on 127.0.0.1 (FAKE_CUSTOMERS customers,
 #     default 500), so you can watch records land without an account.
+# Metrics are synced per month unless TAP_CHARTMOGUL_METRICS_INTERVAL says otherwise: ChartMogul
+# computes churn rates per period, and the report's monthly churn cannot be rebuilt from daily rates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh target
@@ -38,6 +41,10 @@ else
   export TAP_CHARTMOGUL_API_URL
 fi
 
+export TAP_CHARTMOGUL_METRICS_INTERVAL=${TAP_CHARTMOGUL_METRICS_INTERVAL:-month}
+# The SCHEMA messages a sync sends (no request is made): the loader types its tables from them.
+.venv/bin/tap-chartmogul --config ENV --test=schema >"$work/schemas.singer" 2>"$work/schemas.log" ||
+  { cat "$work/schemas.log" >&2; exit 1; }
 printf '{"destination_path": "%s", "do_timestamp_file": false}\n' "$output" > "$work/target.json"
 .venv/bin/tap-chartmogul --config ENV | .tools/target-jsonl/bin/target-jsonl --config "$work/target.json" >/dev/null
 
@@ -45,3 +52,7 @@ echo "quickstart: records written to $output/:" >&2
 for file in "$output"/*.jsonl; do
   printf '  %-28s %8d records\n' "$(basename "$file")" "$(wc -l < "$file")" >&2
 done
+.venv/bin/python scripts/load_duckdb.py --schemas "$work/schemas.singer" --jsonl-dir "$output" \
+  --database "$output/chartmogul.duckdb"
+echo >&2
+.venv/bin/python scripts/report.py "$output/chartmogul.duckdb"
