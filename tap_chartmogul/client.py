@@ -76,7 +76,11 @@ class ChartMogulStream(RESTStream[str | None]):
         """Build the stream with the run's shared services (its own if none are given)."""
         super().__init__(tap)
         self.services = services or RunServices(self.config)
-        self.listing = Listing(self.name, self.fetch_records)
+        self.listing = Listing(
+            self.name,
+            self.fetch_records,
+            on_complete=lambda: self.services.progress.fetched(self.name),
+        )
         self.services.register(self)
 
     # --- HTTP policy ---------------------------------------------------------------------
@@ -96,7 +100,7 @@ class ChartMogulStream(RESTStream[str | None]):
     @property
     @override
     def requests_session(self) -> requests.Session:
-        """The run's shared session: one rate limiter and connection pool for all streams."""
+        """The run's shared session: one pacer and connection pool for all streams."""
         return self.services.session
 
     @property

@@ -74,10 +74,15 @@ class Listing:
         fetch: Callable[[], Iterable[Record]],
         *,
         memory_records: int = DEFAULT_MEMORY_RECORDS,
+        on_complete: Callable[[], None] | None = None,
     ) -> None:
-        """Prepare; nothing is fetched until ``start`` or the first ``read``."""
+        """Prepare; nothing is fetched until ``start`` or the first ``read``.
+
+        ``on_complete`` is called (on the producer's thread) once every record is fetched.
+        """
         self.name = name
         self._fetch = fetch
+        self._on_complete = on_complete
         self._memory_limit = memory_records
         self._condition = threading.Condition()
         self._chunks: list[_Chunk] = []
@@ -135,6 +140,8 @@ class Listing:
         with self._condition:
             self._done = True
             self._condition.notify_all()
+        if self._on_complete is not None:
+            self._on_complete()
 
     def _stop_if_cancelled(self) -> None:
         if self._cancelled.is_set():

@@ -36,17 +36,22 @@ class StreamStats:
     parents_done: int = 0
     parents_total: int | None = None
     started: float | None = None
+    fetched: float | None = None
     finished: float | None = None
     outcome: str = "not selected"
     last_report: float = field(default=0.0)
 
     @property
     def seconds(self) -> float:
-        """Wall time from the first to the last activity of the stream."""
+        """Wall time from the stream's first request to its last record fetched.
+
+        Records are fetched ahead of the SDK writing them, so the time a stream waits
+        for its turn to be written is not counted.
+        """
         if self.started is None:
             return 0.0
-        end = self.finished if self.finished is not None else time.monotonic()
-        return end - self.started
+        end = self.fetched or self.finished or time.monotonic()
+        return max(0.0, end - self.started)
 
 
 class RunProgress:
@@ -102,6 +107,13 @@ class RunProgress:
                 stats.last_report = now
         if due:
             logger.info("%s", self.describe(name))
+
+    def fetched(self, name: str) -> None:
+        """Every record of ``name`` has been fetched (its listing is complete)."""
+        with self._lock:
+            stats = self.streams[name]
+            self._touch(stats)
+            stats.fetched = self._clock()
 
     def finish(self, name: str, outcome: str, invalid_values: int = 0) -> None:
         """``name`` ended: ``completed``, ``failed`` or ``stopped``."""
