@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config
 
 

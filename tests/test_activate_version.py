@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import STREAM_TYPES
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config, run_sync
 
 FULL_TABLE = [s.name for s in STREAM_TYPES if s.replication_key is None]

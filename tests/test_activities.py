@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY
 
 TAP = str(Path(sys.executable).with_name("tap-chartmogul"))

@@ -8,8 +8,8 @@ import time
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import TapChartMogul
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
 FAN_OUT = ["customers", "customer_subscriptions"]

@@ -12,8 +12,8 @@ import atexit
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import TapChartMogul
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, UNTHROTTLED
 
 _SERVER = FakeChartMogul(FakeAccount(customers=120, seed=11), api_key=API_KEY)

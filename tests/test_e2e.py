@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import STREAM_TYPES
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, METRIC_STREAMS, UNTHROTTLED, expected_keys, fake_config, key_of
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.fake_chartmogul import FAULT_KINDS, FakeAccount, FakeChartMogul, Fault
+from fake_chartmogul import FAULT_KINDS, FakeAccount, FakeChartMogul, Fault
 
 KEY = "fake-test-key"
 ROOT = Path(__file__).resolve().parents[1]
@@ -831,7 +831,7 @@ def test_stop_closes_keep_alive_connections():
 def test_cli_serves_until_sigterm(tmp_path: Path):
     ready = tmp_path / "ready"
     command = [
-        sys.executable, "-m", "tests.fake_chartmogul", "--port", "0", "--customers", "20",
+        sys.executable, "-m", "fake_chartmogul", "--port", "0", "--customers", "20",
         "--api-key", KEY, "--ready-file", str(ready),
     ]  # fmt: skip
     with subprocess.Popen(

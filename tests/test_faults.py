@@ -16,8 +16,8 @@ import urllib.request
 
 import pytest
 
+from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tap_chartmogul import retry
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tests.helpers import (
     API_KEY,
     METRIC_STREAMS,

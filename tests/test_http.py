@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tap_chartmogul.client import PAGE_SIZE
 from tap_chartmogul.errors import ChartMogulAPIError, ChartMogulAuthError, ChartMogulGaveUpError
 from tap_chartmogul.tap import TapChartMogul
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tests.helpers import API_KEY, records, run_sync
 
 

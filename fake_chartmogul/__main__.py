@@ -1,4 +1,4 @@
-"""Command line: ``python -m tests.fake_chartmogul --port 8765 --customers 100 ...``.
+"""Command line: ``python -m fake_chartmogul --port 8765 --customers 100 ...``.
 
 Benchmarks and manual tap runs need the fake in its own process; ``--ready-file`` lets a
 script wait until the port is bound instead of sleeping.
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m tests.fake_chartmogul",
+        prog="python -m fake_chartmogul",
         description="Serve a fake ChartMogul REST API on 127.0.0.1.",
     )
     p.add_argument("--host", default="127.0.0.1")
