@@ -38,7 +38,6 @@ CURRENCY_SIGN = "€"
 FIRST_CUSTOMER_ID = 10_001
 FIRST_SUBSCRIPTION_ID = 500_001
 FIRST_EVENT_ID = 900_001
-FIRST_ACTIVITY_ID = 2_000_001
 
 Record = dict[str, Any]
 
@@ -57,14 +56,12 @@ class Dataset:
     customers: list[Record]
     customer_subscriptions: dict[str, list[Record]]
     activities: list[Record]
-    activity_ids: dict[str, int]
     invoices: list[Record]
     subscription_events: list[Record]
     contacts: list[Record]
     customer_notes: list[Record]
     tasks: list[Record]
     opportunities: list[Record]
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -804,7 +801,6 @@ class _Out:
             "customers": [t[2] for t in self.customers],
             "customer_subscriptions": self.subs,
             "activities": activities,
-            "activity_ids": {a["uuid"]: FIRST_ACTIVITY_ID + k for k, a in enumerate(activities)},
             "invoices": self.invoices,
             "subscription_events": events,
             "contacts": self.contacts,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .formats import b64decode, b64encode, to_ns, uuid_millis
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Iterator, Sequence
+    from collections.abc import Callable, Hashable, Iterator
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
@@ -82,7 +82,7 @@ def missing_param(param: str) -> BadRequestError:
 
 def parse_per_page(query: dict[str, str], default: int = DEFAULT_PER_PAGE) -> int:
     """``per_page``: default 200, larger values silently capped, junk rejected with 400."""
-    raw = query.get("per_page", query.get("per-page"))
+    raw = query.get("per_page")
     if raw is None or raw == "":
         return default
     try:
@@ -298,12 +298,3 @@ def keyset_page(
 
 def total_pages(count: int, per_page: int) -> int:
     return -(-count // per_page)
-
-
-def all_of(predicates: Sequence[Callable[[Record], bool]]) -> Callable[[Record], bool] | None:
-    """Combine filters; ``None`` means "no filtering" so the fast slice path is used."""
-    if not predicates:
-        return None
-    if len(predicates) == 1:
-        return predicates[0]
-    return lambda r: all(p(r) for p in predicates)

@@ -8,7 +8,7 @@ Order applied to each request (documented because tests depend on it):
    immediately (it never occupies a slot, is not rate-counted);
 3. ``rate_limit_rps``: more than N requests in the trailing second -> 429 (+ ``Retry-After``
    if ``retry_after`` is set). Rejected requests count toward the window too, as ChartMogul
-   says "all requests count" (``rate_limit_counts_rejected=False`` changes that);
+   says "all requests count";
 4. ``latency`` sleep (the request holds its connection slot meanwhile);
 5. random fault with probability ``fault_rate`` drawn from ``fault_kinds`` (seeded);
 6. auth (HTTP Basic), then GET-only routing (``routes.Api``).
@@ -111,7 +111,6 @@ class FakeChartMogul:
         fault_seed: int = 0,
         retry_after: str | None = None,
         fault_slow_seconds: float = 5.0,
-        rate_limit_counts_rejected: bool = True,
     ) -> None:
         self._account = account if account is not None else FakeAccount()
         self.api = Api(self._account)
@@ -125,7 +124,6 @@ class FakeChartMogul:
         self.fault_kinds = fault_kinds
         self.retry_after = retry_after
         self.fault_slow_seconds = fault_slow_seconds
-        self.rate_limit_counts_rejected = rate_limit_counts_rejected
         self._fault_rng = random.Random(fault_seed)  # noqa: S311 - reproducible faults
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
@@ -449,12 +447,8 @@ class FakeChartMogul:
             window = self._window
             while window and window[0] <= now - 1.0:
                 window.popleft()
-            if len(window) >= limit:
-                if self.rate_limit_counts_rejected:
-                    window.append(now)
-                return True
             window.append(now)
-            return False
+            return len(window) > limit
 
     def _random_fault(self) -> str | None:
         rate = self.fault_rate
