@@ -190,11 +190,14 @@ class FakeAccount:
         *,
         scale: float = 1.0,
     ) -> list[Record]:
-        """§2.16 entries for ``metric`` between ``start`` and ``end`` (period-end dates)."""
+        """Entries for ``metric`` between ``start`` and ``end``, dated at period ends.
+
+        The shape is docs/chartmogul-api.md §2.16; tests compare the tap's rows against it.
+        """
         return self.metrics.entries(metric, start, end, interval, scale=scale)
 
     def summary(self, metric: str, *, scale: float = 1.0) -> Record:
-        """§2.16 summary block: point-in-time figures as of the fake's "today" (2026-01-01)."""
+        """Summary block (docs/chartmogul-api.md §2.16): figures as of the fake's "today"."""
         return self.metrics.summary(metric, scale=scale)
 
     def _metric_bases(self) -> dict[str, int]:

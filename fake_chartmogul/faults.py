@@ -2,7 +2,7 @@
 
 They mirror what a tap meets in production: ChartMogul's plain-text 5xx pages, Cloudflare's
 520/524, 429s with or without ``Retry-After``, connections dropped mid-body, a login page
-served with 200 by a misrouted proxy, and an empty 500 body (reported in chartmogul-php #132).
+served with 200 by a misrouted proxy, and an empty 500 body (docs/chartmogul-api.md §1.3-§1.5).
 """
 
 from __future__ import annotations

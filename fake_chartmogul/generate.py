@@ -5,7 +5,8 @@ in a fixed window (2022-01-01 .. 2025-12-31, "now" = 2026-01-01), so the same
 ``(customers, seed)`` always yields byte-identical records, whatever day the tests run.
 
 Records are produced directly in the API's wire shape (hyphenated keys, ``""`` vs ``null``
-quirks, ``.000Z`` vs ``+00:00`` timestamps) because tests compare tap output against them.
+quirks, ``.000Z`` vs ``+00:00`` timestamps: docs/chartmogul-api.md §1.6 and §4) because
+tests compare tap output against them.
 The hot loop avoids ``datetime`` objects and ``Random.choice``/``randint`` (slow) so 50 000
 customers build in a few seconds.
 """
@@ -262,7 +263,7 @@ class _Gen:
         return _Life(status, since, lead_created, trial, first, last)
 
     def names(self, cid: int, life: _Life) -> tuple[str, str, str]:
-        """name, email, company — ``""`` (never null) when unset, as recorded."""
+        """name, email, company — ``""`` (never null) when unset (docs/chartmogul-api.md §2.4)."""
         rand, pick = self.rand, self.pick
         company = ""
         if rand() < 0.7:
@@ -292,7 +293,7 @@ class _Gen:
         ds_uuids = [ds["uuid"]]
         r = self.rand()
         if r < 0.05:
-            ds_uuids.append(ds["uuid"])  # recorded quirk: duplicate entry
+            ds_uuids.append(ds["uuid"])  # duplicate entry: docs/chartmogul-api.md §4.6
         elif r < 0.09 and len(ctx.data_sources) > 1:
             other = ctx.data_sources[1] if ds is ctx.data_sources[0] else ctx.data_sources[0]
             ds_uuids.append(other["uuid"])
@@ -420,7 +421,8 @@ class _Gen:
             set_id = shared_set or f"set_{sub_id}"
             arr: int | float = mrr * 12
             if rand() < 0.02:
-                arr = round(mrr * 12 + 0.01 + rand() * 0.98, 2)  # recorded float quirk
+                # Usually-int money fields can be floats: docs/chartmogul-api.md §4.7.
+                arr = round(mrr * 12 + 0.01 + rand() * 0.98, 2)
             record = {
                 "id": sub_id,
                 "uuid": self.uuid(),

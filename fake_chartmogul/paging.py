@@ -2,9 +2,9 @@
 
 Each paginated list gets a :class:`SortedCollection`: a sorted snapshot plus a parallel list of
 sort keys, rebuilt only when the account changes. A cursor encodes the sort key of the last
-record served (like the real ``"<timestamp>&<id>"`` cursors), so serving a page is a bisect
-plus ``per_page`` steps — O(page size) — and stays correct when records are added or removed
-between pages.
+record served (like the real ``"<timestamp>&<id>"`` cursors, docs/chartmogul-api.md §1.2),
+so serving a page is a bisect plus ``per_page`` steps — O(page size) — and stays correct when
+records are added or removed between pages.
 """
 
 from __future__ import annotations

@@ -69,7 +69,10 @@ def error(status: int, message: str, param: str | None) -> Response:
 
 
 def _validation_type(value: str) -> Predicate | None:
-    """``/invoices?validation_type=`` (§2.14); the tap sends ``all`` (``None``: no filter)."""
+    """The ``/invoices`` ``validation_type`` filter; ``all``, which the tap sends, is no filter.
+
+    Its default is unconfirmed (docs/chartmogul-api.md §7.8), hence the tap sends it.
+    """
     if value not in {"valid", "invalid", "all"}:
         raise invalid_param(param="validation_type")
     if value == "invalid":
@@ -280,7 +283,7 @@ class Api:
 
     # -- simple resources ------------------------------------------------------------------
     def get_account(self, query: dict[str, str]) -> Response:
-        """§2.1: the included settings appear only when ``include`` names them."""
+        """The account; settings only when ``include`` names them (docs/chartmogul-api.md §2.1)."""
         body = dict(self.account.account)
         for raw in (query.get("include") or "").split(","):
             name = raw.strip()
@@ -289,7 +292,7 @@ class Api:
         return Response(200, body)
 
     def data_sources(self, query: dict[str, str]) -> Response:
-        """§2.3: every data source at once (no paging), optional blocks on request."""
+        """Every data source at once, optional blocks on request (docs/chartmogul-api.md §2.3)."""
         out = [self._data_source_record(ds, query) for ds in self.account.data_sources]
         return Response(200, {"data_sources": out})
 
@@ -334,7 +337,7 @@ class Api:
         return Response(200, _envelope(spec, page, selection, request), spec.content_type)
 
     def plan_group_plans(self, uuid: str, query: dict[str, str]) -> Response:
-        """§2.13: the plans of one group, paged like ``/plans``; unknown group -> 404."""
+        """The plans of one group, paged like ``/plans`` (docs/chartmogul-api.md §2.13)."""
         group = self.collections["plan_groups"].index("uuid").get(uuid)
         if not group or not group.records:
             return Response(404, PLAN_GROUP_NOT_FOUND)
@@ -344,7 +347,11 @@ class Api:
 
     # -- customer children -----------------------------------------------------------------
     def customer_subscriptions(self, uuid: str, query: dict[str, str]) -> Response:
-        """§2.6: page-numbered underneath: cursor = base64("subscriptions_next_page=N")."""
+        """Page-numbered underneath (docs/chartmogul-api.md §2.6).
+
+        The cursor is base64 of ``subscriptions_next_page=N``, and one is sent even on the last
+        page; following it yields an empty page with yet another cursor.
+        """
         if self.customer(uuid) is None:
             return Response(404, CUSTOMER_NOT_FOUND)
         request = PageRequest.from_query(query)
@@ -367,7 +374,10 @@ class Api:
 
     # -- /activities -----------------------------------------------------------------------
     def activities(self, query: dict[str, str]) -> Response:
-        """§2.7: ascending by date (``order=-date`` flips); cursor = uuid of the last entry."""
+        """Ascending by date, ``order=-date`` flips (docs/chartmogul-api.md §2.7).
+
+        The cursor is the bare uuid of the last entry, and ``null`` on the last page.
+        """
         request = PageRequest.from_query(query)
         records = self.activity_collection.view().records
         indices = self._activity_indices(query, request.cursor)
@@ -415,7 +425,7 @@ class Api:
 
     # -- metrics ---------------------------------------------------------------------------
     def metrics(self, name: str, query: dict[str, str]) -> Response:
-        """§2.16: ``entries`` for the window plus a point-in-time ``summary``."""
+        """Entries for the window plus a point-in-time summary (docs/chartmogul-api.md §2.16)."""
         start = _metric_date(query, "start-date")
         end = _metric_date(query, "end-date")
         scale = metrics_model.filter_scale(

@@ -1,6 +1,9 @@
 """HTTP front of the fake: auth, knobs (latency, rate limit, parallel-connection cap), fault
 injection, scripted answers and a request log.
 
+ChartMogul's side of this is docs/chartmogul-api.md §1.1 (auth, the exact 401 body), §1.3
+(40 requests/s, 20 parallel connections) and §1.4 (plain-text 5xx bodies).
+
 Order applied to each request (documented because tests depend on it):
 
 1. a matching ``script()`` entry wins outright (after ``latency``; not rate limited);
@@ -410,7 +413,7 @@ class FakeChartMogul:
 
     # -- knobs -----------------------------------------------------------------------------
     def _authorized(self, header: str | None) -> bool:
-        """Basic auth: ``key:`` (official clients) or ``anything:key`` (old two-slot scheme)."""
+        """Basic auth: ``key:`` or ``anything:key`` (docs/chartmogul-api.md §1.1)."""
         if not header or not header.startswith("Basic "):
             return False
         try:
