@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; the listening line on stdout is what scripts wait for."""
     args = _parser().parse_args(argv)
     kinds = [k.strip() for k in args.fault_kinds.split(",") if k.strip()]
     built = time.perf_counter()
@@ -74,14 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     fake.api.warm()  # index now, so benchmarks don't time the first requests' sorting
     stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     fake.start()
-    print(f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})", flush=True)
-    print(
+    listening = f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})"
+    print(listening, flush=True)  # noqa: T201 - the CLI's one line of output
+    print(  # noqa: T201 - progress goes to stderr
         f"dataset: {args.customers} customers, seed {args.seed}, built in {built:.2f}s",
         file=sys.stderr,
         flush=True,

@@ -230,6 +230,7 @@ class FakeAccount:
         }
 
     def __repr__(self) -> str:
+        """Size and seed: enough to rebuild the same account."""
         return f"FakeAccount(customers={self.size}, seed={self.seed})"
 
 

@@ -79,6 +79,7 @@ class MetricError(ValueError):
     """A request the real API rejects with HTTP 400 ``{"code":400,"message":..,"param":..}``."""
 
     def __init__(self, message: str, param: str) -> None:
+        """Keep the message and the blamed parameter for the error body."""
         super().__init__(message)
         self.message = message
         self.param = param
@@ -143,6 +144,7 @@ class MetricsModel:
     """Point-in-time metric values derived from the account's size and a seed."""
 
     def __init__(self, seed: int, *, base_customers: int, base_mrr: int, base_asp: int) -> None:
+        """Scale the curves to the account's size today so metrics agree with its customers."""
         self.seed = seed & 0xFFFFFFFF
         self.base_customers = base_customers
         self.base_mrr = base_mrr

@@ -60,6 +60,7 @@ class BadRequestError(Exception):
     """A client error the API answers with 400 ``{"code":400,"message":..,"param":..}``."""
 
     def __init__(self, message: str, param: str | None) -> None:
+        """Keep the message and the blamed parameter for the error body."""
         super().__init__(message)
         self.message = message
         self.param = param
@@ -114,9 +115,11 @@ class CursorCodec:
     decode_text: Callable[[str], Key]
 
     def encode(self, record: Record) -> str:
+        """The opaque cursor that resumes after ``record``."""
         return b64encode(self.encode_key(self.key(record)))
 
     def decode(self, cursor: str) -> Key:
+        """The sort key inside ``cursor``; a cursor this codec did not issue is a 400."""
         try:
             return self.decode_text(b64decode(cursor))
         except (ValueError, IndexError):
@@ -145,7 +148,7 @@ def customer_codec() -> CursorCodec:
 
 
 def newest_first_codec(
-    created_ns: Callable[[Record], int], id_field: str, int_id: bool = False
+    created_ns: Callable[[Record], int], id_field: str, *, int_id: bool = False
 ) -> CursorCodec:
     """Descending creation time; ties by id (ascending uuid, or descending int id)."""
 
@@ -164,6 +167,7 @@ def newest_first_codec(
 
 
 def created_at_ns(r: Record) -> int:
+    """Creation time of records that carry ``created_at`` (notes, tasks, events...)."""
     return to_ns(r["created_at"])
 
 
@@ -181,6 +185,7 @@ class SortedCollection:
         version: Callable[[], int],
         key: Callable[[Record], Key],
     ) -> None:
+        """Serve ``source()`` sorted by ``key``; re-sort whenever ``version()`` changes."""
         self._source = source
         self._version = version
         self._key = key
@@ -204,6 +209,7 @@ class SortedCollection:
             self._stamp = stamp
 
     def view(self) -> SortedView:
+        """The whole list in serving order (re-sorted first if the account changed)."""
         self._fresh()
         return self._view
 
@@ -256,10 +262,12 @@ class PageRequest:
 
     @property
     def first(self) -> bool:
+        """A request without a cursor: its answer carries the legacy keys."""
         return self.cursor is None
 
     @classmethod
     def from_query(cls, query: dict[str, str]) -> PageRequest:
+        """Read and check ``per_page`` and ``cursor`` (a bad ``per_page`` is a 400)."""
         return cls(parse_per_page(query), query.get("cursor") or None)
 
 
@@ -297,4 +305,5 @@ def keyset_page(
 
 
 def total_pages(count: int, per_page: int) -> int:
+    """The legacy ``total_pages`` of first pages (docs/chartmogul-api.md §1.2)."""
     return -(-count // per_page)

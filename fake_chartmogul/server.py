@@ -1,5 +1,6 @@
-"""HTTP front of the fake: auth, knobs (latency, rate limit, parallel-connection cap), fault
-injection, scripted answers and a request log.
+"""HTTP front of the fake: auth, knobs, fault injection, scripted answers and a request log.
+
+The knobs are latency, a rate limit and a parallel-connection cap.
 
 ChartMogul's side of this is docs/chartmogul-api.md §1.1 (auth, the exact 401 body), §1.3
 (40 requests/s, 20 parallel connections) and §1.4 (plain-text 5xx bodies).
@@ -115,6 +116,11 @@ class FakeChartMogul:
         retry_after: str | None = None,
         fault_slow_seconds: float = 5.0,
     ) -> None:
+        """Configure the server (see the module docstring for the order knobs apply in).
+
+        ``port=0`` binds any free port at :meth:`start`. ``fault_seed`` makes random faults
+        reproducible for a sequential client.
+        """
         self._account = account if account is not None else FakeAccount()
         self.api = Api(self._account)
         self.api_key = api_key
@@ -144,16 +150,17 @@ class FakeChartMogul:
     # -- configuration -------------------------------------------------------------------
     @property
     def account(self) -> FakeAccount:
+        """The served dataset; assign another to swap it without restarting the server."""
         return self._account
 
     @account.setter
     def account(self, account: FakeAccount) -> None:
-        """Swap the served dataset (e.g. between tests) without restarting the server."""
         self._account = account
         self.api = Api(account)
 
     @property
     def fault_kinds(self) -> tuple[str, ...]:
+        """Kinds random faults are drawn from; assigning an unknown kind raises ValueError."""
         return self._fault_kinds
 
     @fault_kinds.setter
@@ -178,7 +185,9 @@ class FakeChartMogul:
             raise RuntimeError(msg)
         self._stopping.clear()
         server = _Server((self.host, self._port), _Handler)
-        server.fake = self
+        server.on_request = self._dispatch
+        server.on_connect = self._track
+        server.on_disconnect = self._untrack
         self._port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
@@ -206,6 +215,7 @@ class FakeChartMogul:
             self._thread = None
 
     def __enter__(self) -> FakeChartMogul:  # noqa: PYI034 - typing.Self needs 3.11
+        """Start serving; the ``with`` block gets the running server."""
         self.start()
         return self
 
@@ -215,10 +225,12 @@ class FakeChartMogul:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop serving, also when the block raised."""
         self.stop()
 
     @property
     def port(self) -> int:
+        """The bound port (the chosen one once a ``port=0`` server has started)."""
         return self._port
 
     @property
@@ -552,7 +564,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
-    fake: FakeChartMogul
+    # Set by FakeChartMogul.start(): the handler reports to these instead of reaching into it.
+    on_request: Callable[[_Handler], None]
+    on_connect: Callable[[socket.socket], None]
+    on_disconnect: Callable[[socket.socket], None]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up (timeouts, resets) are normal here; only print real bugs."""
@@ -570,7 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.fake._track(self.connection)
+        self.server.on_connect(self.connection)
 
     def finish(self) -> None:
         try:
@@ -578,25 +593,25 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
         finally:
-            self.server.fake._untrack(self.connection)
+            self.server.on_disconnect(self.connection)
 
     def do_GET(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_HEAD(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_POST(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_PUT(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_PATCH(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_DELETE(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Silence per-request stderr logging (the fake keeps its own log)."""
