@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve until SIGINT/SIGTERM; the listening line on stdout is what scripts wait for."""
+    """Serve until SIGINT/SIGTERM; scripts wait for the ready file or the stdout line."""
     args = _parser().parse_args(argv)
     kinds = [k.strip() for k in args.fault_kinds.split(",") if k.strip()]
     built = time.perf_counter()
@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     fake.start()
+    if args.ready_file is not None:  # before the stdout line, so either one signals readiness
+        tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
+        tmp.write_text(fake.base_url + "\n")
+        tmp.replace(args.ready_file)  # atomic: waiters never read a half-written file
     listening = f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})"
     print(listening, flush=True)  # noqa: T201 - the CLI's one line of output
     print(  # noqa: T201 - progress goes to stderr
@@ -88,10 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    if args.ready_file is not None:
-        tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
-        tmp.write_text(fake.base_url + "\n")
-        tmp.replace(args.ready_file)  # atomic: waiters never read a half-written file
     try:
         while not stop.wait(0.5):
             pass

@@ -17,7 +17,9 @@ Order applied to each request (documented because tests depend on it):
 5. random fault with probability ``fault_rate`` drawn from ``fault_kinds`` (seeded);
 6. auth (HTTP Basic), then GET-only routing (``routes.Api``).
 
-Timestamps in :class:`RequestRecord` are ``time.monotonic()`` seconds.
+Timestamps in :class:`RequestRecord` come from ``FakeChartMogul.clock`` (``time.monotonic``
+unless a test swaps in its own), and every wait (latency, slow faults) goes through
+``FakeChartMogul.sleep``: tests control time through those two instead of sleeping.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class RequestRecord:
     """One request as the fake saw it.
 
     ``started`` is its arrival and ``ended`` the moment its answer was committed (just before
-    the bytes are written), both ``time.monotonic()`` seconds. ``status`` is what the status
+    the bytes are written), both ``FakeChartMogul.clock`` seconds. ``status`` is what the status
     line said (also for ``reset`` faults, whose body is then cut off).
     """
 
@@ -135,6 +137,7 @@ class FakeChartMogul:
         self.fault_slow_seconds = fault_slow_seconds
         self._fault_rng = random.Random(fault_seed)  # noqa: S311 - reproducible faults
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._log: list[RequestRecord] = []
         self._scripts: list[tuple[re.Pattern[str], deque[Fault]]] = []
         self._window: deque[float] = deque()
@@ -144,6 +147,10 @@ class FakeChartMogul:
         self._connections: set[socket.socket] = set()
         self._request_ids = itertools.count(1)
         self._stopping = threading.Event()
+        self.clock: Callable[[], float] = time.monotonic
+        """Time source of request stamps and the rate-limit window."""
+        self.sleep: Callable[[float], object] = self._stopping.wait
+        """How latency and slow faults wait; the default wakes up early when the server stops."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -328,7 +335,7 @@ class FakeChartMogul:
             raw_query=split.query,
             query=dict(parse_qsl(split.query, keep_blank_values=True)),
             auth=h.headers.get("Authorization"),
-            started=time.monotonic(),
+            started=self.clock(),
         )
         self._drain_body(h)
         try:
@@ -355,7 +362,7 @@ class FakeChartMogul:
             req.status,
             req.auth,
             req.started,
-            time.monotonic(),
+            self.clock(),
             req.fault,
         )
         with self._lock:
@@ -448,11 +455,22 @@ class FakeChartMogul:
     def _leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.notify_all()
 
     @property
     def in_flight(self) -> int:
         """Requests currently being handled (for assertions on client concurrency)."""
         return self._in_flight
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no request is being handled; False if ``timeout`` passed first.
+
+        Answers a client gave up on (timeouts) are logged only when they finish; waiting for
+        idleness is how a test sees them in :attr:`requests` without sleeping.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._in_flight, timeout)
 
     def _rate_limited(self, now: float) -> bool:
         limit = self.rate_limit_rps
@@ -477,7 +495,7 @@ class FakeChartMogul:
 
     def _sleep(self, seconds: float) -> None:
         if seconds and seconds > 0:
-            self._stopping.wait(seconds)
+            self.sleep(seconds)
 
     # -- wire ------------------------------------------------------------------------------
     @staticmethod
