@@ -18,6 +18,7 @@ def failing_fake():
         yield server
 
 
+@pytest.mark.slow
 def test_key_never_appears_at_debug_level(failing_fake, tmp_path):
     failing_fake.script(r"^/v1/", [500] * 50)
     config = {"api_key": API_KEY, "api_url": failing_fake.base_url, "max_retries": 2}
@@ -113,6 +114,7 @@ def test_discover_needs_no_config():
     assert activities["replication_method"] == "INCREMENTAL"
 
 
+@pytest.mark.slow
 def test_test_mode_syncs_one_record_per_stream_without_error_lines(tmp_path):
     with FakeChartMogul(FakeAccount(customers=30, seed=4), api_key=API_KEY) as server:
         config = {"api_key": API_KEY, "api_url": server.base_url}

@@ -36,6 +36,7 @@ def max_in_any_window(starts: list[float], seconds: float = 1.0) -> int:
 ARRIVAL_SPREAD = 0.25
 
 
+@pytest.mark.slow
 def test_defaults_stay_under_chartmogul_limits(account):
     """The fake enforces 40 requests/s and 20 connections, as ChartMogul does."""
     with FakeChartMogul(
@@ -56,6 +57,7 @@ def test_defaults_stay_under_chartmogul_limits(account):
     assert len(records(messages, "customer_subscriptions")) == total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", [10, 25])
 def test_requests_per_second_bounds_every_one_second_window(rate):
     """At most ``rate`` requests in any second, checked on the fake's arrival stamps.
@@ -78,6 +80,7 @@ def test_requests_per_second_bounds_every_one_second_window(rate):
     assert max_in_any_window(starts, 1.0 - ARRIVAL_SPREAD) <= rate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("connections", [2, 8])
 def test_connection_cap_holds_and_every_connection_is_used(account, connections):
     """Never more than ``max_connections`` requests in flight, and that many at once."""
@@ -91,6 +94,7 @@ def test_connection_cap_holds_and_every_connection_is_used(account, connections)
     assert fanned_out == len(account.customers)  # one subscriptions request per customer
 
 
+@pytest.mark.slow
 def test_parallel_output_is_in_the_same_order_as_a_sequential_run(account):
     with FakeChartMogul(account, api_key=API_KEY, latency=0.01) as server:
         parallel = run_sync(fake_config(server, max_connections=8), streams=FAN_OUT)

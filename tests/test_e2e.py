@@ -29,7 +29,7 @@ TARGET = ROOT / ".tools" / "target-jsonl" / "bin" / "target-jsonl"
 MELTANO = ROOT / ".tools" / "meltano" / "bin" / "meltano"
 START = "2025-06-01"
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def require(tool: Path) -> str:

@@ -28,6 +28,8 @@ from tests.helpers import (
     run_sync,
 )
 
+pytestmark = pytest.mark.slow
+
 FIVE_XX = ("500", "502", "503", "504") * 3 + ("520", "524")
 
 

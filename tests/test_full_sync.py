@@ -21,6 +21,8 @@ from tests.helpers import (
     run_sync,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def account():
