@@ -68,7 +68,7 @@ class Fake:
             [
                 sys.executable,
                 "-m",
-                "tests.fake_chartmogul",
+                "fake_chartmogul",
                 "--port",
                 "0",
                 "--customers",

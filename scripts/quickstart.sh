@@ -27,7 +27,7 @@ if [ -n "${TAP_CHARTMOGUL_API_KEY:-}" ]; then
   echo "quickstart: syncing the ChartMogul account of TAP_CHARTMOGUL_API_KEY" >&2
 else
   echo "quickstart: TAP_CHARTMOGUL_API_KEY is not set; using the bundled fake ChartMogul API" >&2
-  .venv/bin/python -m tests.fake_chartmogul --port 0 --customers "${FAKE_CUSTOMERS:-500}" \
+  .venv/bin/python -m fake_chartmogul --port 0 --customers "${FAKE_CUSTOMERS:-500}" \
     --api-key quickstart-demo-key --ready-file "$work/url" >"$work/fake.log" 2>&1 &
   fake_pid=$!
   for _ in $(seq 1 300); do

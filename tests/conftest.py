@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import backoff._sync
 import pytest
 
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config
 
 
@@ -19,6 +22,18 @@ def fake(small_account: FakeAccount):
     """A running fake API serving ``small_account``."""
     with FakeChartMogul(small_account, api_key=API_KEY) as server:
         yield server
+
+
+@pytest.fixture
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the tap asked for between retries, recorded instead of slept.
+
+    ``backoff`` (the SDK's retry loop) sleeps through ``time.sleep`` of its ``_sync`` module;
+    swapping that module reference leaves every other sleeper in the process alone.
+    """
+    waits: list[float] = []
+    monkeypatch.setattr(backoff._sync, "time", SimpleNamespace(sleep=waits.append))
+    return waits
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from tap_chartmogul.tap import STREAM_TYPES, TapChartMogul
 
 if t.TYPE_CHECKING:
-    from tests.fake_chartmogul import FakeAccount
+    from fake_chartmogul import FakeAccount
 
 #: A deliberately distinctive fake key, so a leak is easy to spot in any output.
 API_KEY = "cm_test_KEY_d0e5_not_real_7f3a"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import STREAM_TYPES
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config, run_sync
 
 FULL_TABLE = [s.name for s in STREAM_TYPES if s.replication_key is None]
@@ -45,6 +47,7 @@ def test_no_activate_version_unless_asked(fake, config):
     assert not any(m["type"] == "ACTIVATE_VERSION" for m in messages)
 
 
+@pytest.mark.slow
 def test_a_customer_deleted_in_chartmogul_disappears_downstream():
     account = FakeAccount(customers=60, seed=17)
     with FakeChartMogul(account, api_key=API_KEY) as server:

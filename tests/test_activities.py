@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
 
@@ -127,7 +127,30 @@ def test_no_uuid_twice_in_one_run_even_if_the_api_repeats_one(server, account):
 
 def test_state_is_emitted_while_reading_so_a_run_can_resume(server, account):
     messages = run_sync(config_for(server), streams=["activities"])
-    states = [m for m in messages if m["type"] == "STATE"]
-    assert states
-    final = states[-1]["value"]["bookmarks"]["activities"]
-    assert "progress_markers" not in final  # sorted stream: the bookmark is resumable
+    emitted: list[str] = []  # activity uuids written so far
+    checkpoints = []  # (uuids written before the STATE, its activities bookmark)
+    for message in messages:
+        if message["type"] == "RECORD" and message["stream"] == "activities":
+            emitted.append(message["record"]["uuid"])
+        elif message["type"] == "STATE" and 0 < len(emitted) < len(account.activities):
+            checkpoints.append((list(emitted), message["value"]["bookmarks"]["activities"]))
+    # 532 activities: a STATE after each of the first two pages, before the run ends.
+    assert len(account.activities) > 400
+    assert len(checkpoints) >= 2
+    dates = {a["uuid"]: a["date"] for a in account.activities}
+    for before, bookmark in checkpoints:
+        assert "progress_markers" not in bookmark  # sorted stream: a plain, resumable bookmark
+        assert bookmark["replication_key_value"] == dates[before[-1]]
+
+    # A run killed after the first checkpoint resumes from it and misses nothing.
+    before, bookmark = checkpoints[0]
+    state = {"bookmarks": {"activities": bookmark}}
+    server.reset_log()
+    resumed = run_sync(
+        config_for(server, activities_lookback_days=0), streams=["activities"], state=state
+    )
+    after = [r["uuid"] for r in records(resumed, "activities")]
+    assert set(before) | set(after) == set(dates)
+    assert activity_calls(server)[0]["start-date"] == parse(dates[before[-1]]).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tests.cli import assert_no_secret, error_lines, run_cli, write_json
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tests.helpers import API_KEY
 
 

@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.cli import assert_no_secret, error_lines, run_cli, write_json
 from tests.helpers import API_KEY
-
-TAP = str(Path(sys.executable).with_name("tap-chartmogul"))
-
-
-def run_tap(
-    config: dict | None, *args: str, env: dict | None = None, tmp_path: Path
-) -> subprocess.CompletedProcess:
-    command = [TAP, *args]
-    if config is not None:
-        path = tmp_path / "config.json"
-        path.write_text(json.dumps(config))
-        command += ["--config", str(path)]
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_CHARTMOGUL_")}
-    return subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**clean_env, **(env or {})},
-        check=False,
-    )
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "ERROR" in line or "CRITICAL" in line]
 
 
 @pytest.fixture(scope="module")
@@ -47,34 +18,25 @@ def failing_fake():
         yield server
 
 
+@pytest.mark.slow
 def test_key_never_appears_at_debug_level(failing_fake, tmp_path):
     failing_fake.script(r"^/v1/", [500] * 50)
-    result = run_tap(
-        {"api_key": API_KEY, "api_url": failing_fake.base_url, "max_retries": 2},
-        env={"TAP_CHARTMOGUL_LOGLEVEL": "DEBUG"},
-        tmp_path=tmp_path,
-    )
-    output = result.stdout + result.stderr
+    config = {"api_key": API_KEY, "api_url": failing_fake.base_url, "max_retries": 2}
+    result = run_cli(["--config", write_json(tmp_path / "config.json", config)], debug=True)
     assert result.returncode != 0
     # DEBUG really was on, including urllib3's connection logs...
     assert "DEBUG" in result.stderr
     assert "urllib3" in result.stderr or "Starting new HTTP connection" in result.stderr
     # ...and still no trace of the key in any encoding, nor of the header.
-    encoded = base64.b64encode(f"{API_KEY}:".encode()).decode()
-    assert API_KEY not in output
-    assert encoded not in output
-    assert "Authorization" not in output
+    assert_no_secret(result.stdout, result.stderr)
     assert "Gave up on /v1/account after 3 attempts" in result.stderr
 
 
 def test_wrong_key_one_clear_line_no_traceback_no_retry(tmp_path):
     with FakeChartMogul(FakeAccount(customers=5, seed=1), api_key=API_KEY) as server:
         wrong = "cm_wrong_KEY_should_not_print_42"
-        result = run_tap(
-            {"api_key": wrong, "api_url": server.base_url},
-            env={"TAP_CHARTMOGUL_LOGLEVEL": "DEBUG"},
-            tmp_path=tmp_path,
-        )
+        config = {"api_key": wrong, "api_url": server.base_url}
+        result = run_cli(["--config", write_json(tmp_path / "config.json", config)], debug=True)
         assert len(server.requests) == 1
     assert result.returncode != 0
     errors = error_lines(result.stderr)
@@ -87,7 +49,8 @@ def test_wrong_key_one_clear_line_no_traceback_no_retry(tmp_path):
 
 def test_wrong_key_at_info_has_no_traceback(tmp_path):
     with FakeChartMogul(FakeAccount(customers=5, seed=1), api_key=API_KEY) as server:
-        result = run_tap({"api_key": "nope", "api_url": server.base_url}, tmp_path=tmp_path)
+        config = {"api_key": "nope", "api_url": server.base_url}
+        result = run_cli(["--config", write_json(tmp_path / "config.json", config)])
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(error_lines(result.stderr)) == 1
@@ -105,7 +68,7 @@ def test_wrong_key_at_info_has_no_traceback(tmp_path):
 def test_invalid_settings_fail_before_any_request(config, setting, tmp_path):
     with FakeChartMogul(FakeAccount(customers=5, seed=1), api_key=API_KEY) as server:
         config = {"api_url": server.base_url, **config}
-        result = run_tap(config, tmp_path=tmp_path)
+        result = run_cli(["--config", write_json(tmp_path / "config.json", config)])
         assert server.requests == []
     assert result.returncode != 0
     assert f"'{setting}'" in result.stderr
@@ -113,8 +76,8 @@ def test_invalid_settings_fail_before_any_request(config, setting, tmp_path):
     assert API_KEY not in result.stderr
 
 
-def test_discover_needs_no_config(tmp_path):
-    result = run_tap(None, "--discover", tmp_path=tmp_path)
+def test_discover_needs_no_config():
+    result = run_cli(["--discover"])
     assert result.returncode == 0, result.stderr
     catalog = json.loads(result.stdout)
     keys = {s["tap_stream_id"]: s["key_properties"] for s in catalog["streams"]}
@@ -151,11 +114,11 @@ def test_discover_needs_no_config(tmp_path):
     assert activities["replication_method"] == "INCREMENTAL"
 
 
+@pytest.mark.slow
 def test_test_mode_syncs_one_record_per_stream_without_error_lines(tmp_path):
     with FakeChartMogul(FakeAccount(customers=30, seed=4), api_key=API_KEY) as server:
-        result = run_tap(
-            {"api_key": API_KEY, "api_url": server.base_url}, "--test", tmp_path=tmp_path
-        )
+        config = {"api_key": API_KEY, "api_url": server.base_url}
+        result = run_cli(["--config", write_json(tmp_path / "config.json", config), "--test"])
     assert result.returncode == 0, result.stderr
     streams = [
         json.loads(line)["stream"] for line in result.stdout.splitlines() if '"RECORD"' in line

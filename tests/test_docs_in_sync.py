@@ -7,13 +7,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from tap_chartmogul.tap import SETTINGS, STREAM_TYPES, TapChartMogul
+from tests.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -25,11 +24,9 @@ UNWALKED = ("anyOf", "oneOf", "allOf", "not", "patternProperties", "prefixItems"
 
 
 def about() -> dict:
-    tap = Path(sys.executable).with_name("tap-chartmogul")
-    out = subprocess.run(
-        [str(tap), "--about", "--format=json"], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout)
+    result = run_cli(["--about", "--format=json"])
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def meltano_extractor() -> dict:
@@ -63,10 +60,9 @@ def test_env_example_lists_every_setting():
 
 
 def test_readme_settings_table_matches_about():
-    tap = Path(sys.executable).with_name("tap-chartmogul")
-    markdown = subprocess.run(
-        [str(tap), "--about", "--format=markdown"], capture_output=True, text=True, check=True
-    ).stdout
+    result = run_cli(["--about", "--format=markdown"])
+    assert result.returncode == 0, result.stderr
+    markdown = result.stdout
     rows = [
         line
         for line in markdown.splitlines()

@@ -14,23 +14,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import STREAM_TYPES
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.cli import TAP, tap_env
 from tests.helpers import API_KEY, METRIC_STREAMS, UNTHROTTLED, expected_keys, fake_config, key_of
 
 ROOT = Path(__file__).resolve().parents[1]
-TAP = Path(sys.executable).with_name("tap-chartmogul")
 TARGET = ROOT / ".tools" / "target-jsonl" / "bin" / "target-jsonl"
 MELTANO = ROOT / ".tools" / "meltano" / "bin" / "meltano"
 START = "2025-06-01"
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def require(tool: Path) -> str:
@@ -76,11 +75,8 @@ def assert_complete(output: dict[str, list[dict]], account: FakeAccount) -> None
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TAP_CHARTMOGUL_", "TARGET_JSONL_"))
-    }
+    """The tap's clean environment, also for the target and Meltano that run beside it."""
+    env = {k: v for k, v in tap_env().items() if not k.startswith("TARGET_JSONL_")}
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return {**env, **extra}
 
@@ -92,9 +88,7 @@ def test_standalone_pipe_into_target_jsonl(server, account, tmp_path):
     target_config = tmp_path / "target.json"
     out = tmp_path / "out"
     target_config.write_text(json.dumps({"destination_path": str(out), "do_timestamp_file": False}))
-    tap = subprocess.Popen(
-        [str(TAP), "--config", str(config)], stdout=subprocess.PIPE, env=clean_env()
-    )
+    tap = subprocess.Popen([TAP, "--config", str(config)], stdout=subprocess.PIPE, env=clean_env())
     loaded = subprocess.run(
         [target, "--config", str(target_config)],
         stdin=tap.stdout,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from tests.fake_chartmogul import Fault
+from fake_chartmogul import Fault
 from tests.helpers import records, run_sync
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import (
     API_KEY,
     METRIC_STREAMS,
@@ -20,6 +20,8 @@ from tests.helpers import (
     records,
     run_sync,
 )
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from fake_chartmogul import Fault
 from tap_chartmogul.metrics_plan import Window, coarsest, windows
 from tap_chartmogul.tap import TapChartMogul
-from tests.fake_chartmogul import Fault
 from tests.helpers import API_KEY, records, run_sync
 
 TODAY = datetime.now(timezone.utc).date()

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.cli import TAP, assert_no_secret, error_lines, parse_messages, tap_env, write_json
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, METRIC_STREAMS, expected_keys, fake_config, key_of
+
+pytestmark = pytest.mark.slow
 
 KILL_POINTS = 14
 SEED = 2026

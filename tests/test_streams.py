@@ -10,9 +10,9 @@ from importlib import resources
 import jsonschema
 import pytest
 
+from fake_chartmogul import FakeChartMogul
 from tap_chartmogul import schemas
 from tap_chartmogul.tap import STREAM_TYPES
-from tests.fake_chartmogul import FakeChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
 ALL_STREAMS = [stream_type.name for stream_type in STREAM_TYPES]

@@ -2,7 +2,8 @@
 
 ``FakeAccount`` is a deterministic dataset in the API's wire shape; ``FakeChartMogul`` serves it
 over HTTP on 127.0.0.1 with ChartMogul's paging quirks, rate limits and injectable faults.
-Standard library only. See ``/work/shared/chartmogul-api.md`` for the behaviour it copies.
+Standard library only. ``docs/chartmogul-api.md`` is the reference for the behaviour it copies;
+docstrings cite its sections as "docs/chartmogul-api.md §1.2".
 """
 
 from __future__ import annotations

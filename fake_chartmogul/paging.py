@@ -2,9 +2,9 @@
 
 Each paginated list gets a :class:`SortedCollection`: a sorted snapshot plus a parallel list of
 sort keys, rebuilt only when the account changes. A cursor encodes the sort key of the last
-record served (like the real ``"<timestamp>&<id>"`` cursors), so serving a page is a bisect
-plus ``per_page`` steps — O(page size) — and stays correct when records are added or removed
-between pages.
+record served (like the real ``"<timestamp>&<id>"`` cursors, docs/chartmogul-api.md §1.2),
+so serving a page is a bisect plus ``per_page`` steps — O(page size) — and stays correct when
+records are added or removed between pages.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .formats import b64decode, b64encode, to_ns, uuid_millis
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Iterator, Sequence
+    from collections.abc import Callable, Hashable, Iterator
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
@@ -60,6 +60,7 @@ class BadRequestError(Exception):
     """A client error the API answers with 400 ``{"code":400,"message":..,"param":..}``."""
 
     def __init__(self, message: str, param: str | None) -> None:
+        """Keep the message and the blamed parameter for the error body."""
         super().__init__(message)
         self.message = message
         self.param = param
@@ -82,7 +83,7 @@ def missing_param(param: str) -> BadRequestError:
 
 def parse_per_page(query: dict[str, str], default: int = DEFAULT_PER_PAGE) -> int:
     """``per_page``: default 200, larger values silently capped, junk rejected with 400."""
-    raw = query.get("per_page", query.get("per-page"))
+    raw = query.get("per_page")
     if raw is None or raw == "":
         return default
     try:
@@ -114,9 +115,11 @@ class CursorCodec:
     decode_text: Callable[[str], Key]
 
     def encode(self, record: Record) -> str:
+        """The opaque cursor that resumes after ``record``."""
         return b64encode(self.encode_key(self.key(record)))
 
     def decode(self, cursor: str) -> Key:
+        """The sort key inside ``cursor``; a cursor this codec did not issue is a 400."""
         try:
             return self.decode_text(b64decode(cursor))
         except (ValueError, IndexError):
@@ -145,7 +148,7 @@ def customer_codec() -> CursorCodec:
 
 
 def newest_first_codec(
-    created_ns: Callable[[Record], int], id_field: str, int_id: bool = False
+    created_ns: Callable[[Record], int], id_field: str, *, int_id: bool = False
 ) -> CursorCodec:
     """Descending creation time; ties by id (ascending uuid, or descending int id)."""
 
@@ -164,6 +167,7 @@ def newest_first_codec(
 
 
 def created_at_ns(r: Record) -> int:
+    """Creation time of records that carry ``created_at`` (notes, tasks, events...)."""
     return to_ns(r["created_at"])
 
 
@@ -181,6 +185,7 @@ class SortedCollection:
         version: Callable[[], int],
         key: Callable[[Record], Key],
     ) -> None:
+        """Serve ``source()`` sorted by ``key``; re-sort whenever ``version()`` changes."""
         self._source = source
         self._version = version
         self._key = key
@@ -204,6 +209,7 @@ class SortedCollection:
             self._stamp = stamp
 
     def view(self) -> SortedView:
+        """The whole list in serving order (re-sorted first if the account changed)."""
         self._fresh()
         return self._view
 
@@ -256,10 +262,12 @@ class PageRequest:
 
     @property
     def first(self) -> bool:
+        """A request without a cursor: its answer carries the legacy keys."""
         return self.cursor is None
 
     @classmethod
     def from_query(cls, query: dict[str, str]) -> PageRequest:
+        """Read and check ``per_page`` and ``cursor`` (a bad ``per_page`` is a 400)."""
         return cls(parse_per_page(query), query.get("cursor") or None)
 
 
@@ -297,13 +305,5 @@ def keyset_page(
 
 
 def total_pages(count: int, per_page: int) -> int:
+    """The legacy ``total_pages`` of first pages (docs/chartmogul-api.md §1.2)."""
     return -(-count // per_page)
-
-
-def all_of(predicates: Sequence[Callable[[Record], bool]]) -> Callable[[Record], bool] | None:
-    """Combine filters; ``None`` means "no filtering" so the fast slice path is used."""
-    if not predicates:
-        return None
-    if len(predicates) == 1:
-        return predicates[0]
-    return lambda r: all(p(r) for p in predicates)

@@ -12,16 +12,14 @@ import bisect
 import gc
 import random
 import threading
-from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from . import metrics as metrics_model
 from .formats import UTC, iso_offset, to_ns, uuid4
-from .generate import AS_OF, CURRENCY, CURRENCY_SIGN, FIRST_ACTIVITY_ID, Record, generate
+from .generate import AS_OF, CURRENCY, Record, generate
 
 FREEZE_GC_FROM = 10_000
-ACTIVITY_TYPES = ("new_biz", "expansion", "contraction", "churn", "reactivation")
 
 
 def activity_key(record: Record) -> tuple[int, str]:
@@ -34,8 +32,7 @@ class FakeAccount:
 
     Attributes (all in the API's wire shape): ``account``, ``data_sources``, ``plans``,
     ``plan_groups``, ``plan_group_plans`` (group uuid -> plans), ``customers``,
-    ``customer_subscriptions`` (customer uuid -> list), ``customer_activities`` (read-only
-    mapping derived from ``activities``), ``activities``, ``invoices``,
+    ``customer_subscriptions`` (customer uuid -> list), ``activities``, ``invoices``,
     ``subscription_events``, ``contacts``, ``customer_notes``, ``tasks``, ``opportunities``.
     Lists are already in the order the API returns them.
     """
@@ -72,11 +69,8 @@ class FakeAccount:
         self.customer_notes: list[Record] = data.customer_notes
         self.tasks: list[Record] = data.tasks
         self.opportunities: list[Record] = data.opportunities
-        self._activity_ids: dict[str, int] = data.activity_ids
-        self._next_activity_id = FIRST_ACTIVITY_ID + len(self.activities)
         self._lock = threading.RLock()
         self._version = 0
-        self._by_customer: tuple[tuple[int, int, int], dict[str, list[Record]]] | None = None
         self._mutation_rng = random.Random(f"mutations-{seed}")  # noqa: S311 - deterministic data
         self.removed_activity_keys: dict[str, tuple[int, str]] = {}
         """uuid -> sort key of deleted activities, so an outstanding cursor stays valid."""
@@ -95,53 +89,6 @@ class FakeAccount:
         with self._lock:
             self._version += 1
 
-    # -- derived views --------------------------------------------------------------------
-    @property
-    def customer_activities(self) -> Mapping[str, list[Record]]:
-        """customer uuid -> §2.5 activity records, newest first (derived, read-only)."""
-        return _CustomerActivities(self)
-
-    def customer_activity(self, activity: Record) -> Record:
-        """Convert a global activity into the per-customer shape (int ``id``, no ``uuid``)."""
-        with self._lock:
-            ident = self._activity_ids.get(activity["uuid"])
-            if ident is None:
-                ident = self._activity_ids[activity["uuid"]] = self._next_activity_id
-                self._next_activity_id += 1
-        return {
-            "id": ident,
-            "date": activity["date"],
-            "type": activity["type"],
-            "description": activity["description"],
-            "activity-mrr": activity["activity-mrr"],
-            "activity-mrr-movement": activity["activity-mrr-movement"],
-            "activity-arr": activity["activity-arr"],
-            "currency": activity["currency"],
-            "currency-sign": CURRENCY_SIGN,
-            "subscription-external-id": activity["subscription-external-id"],
-            "plan-external-id": activity["plan-external-id"],
-        }
-
-    def activities_of(self, customer_uuid: str) -> list[Record]:
-        """Customer activities of one customer, newest ``date`` first (ties: highest id)."""
-        own = [
-            self.customer_activity(a) for a in self._activities_by_customer().get(customer_uuid, ())
-        ]
-        own.sort(key=lambda r: (to_ns(r["date"]), r["id"]), reverse=True)
-        return own
-
-    def _activities_by_customer(self) -> dict[str, list[Record]]:
-        """Global activities grouped by customer, rebuilt when the list changes."""
-        stamp = (self._version, id(self.activities), len(self.activities))
-        cached = self._by_customer
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        grouped: dict[str, list[Record]] = {}
-        for activity in self.activities:
-            grouped.setdefault(activity["customer-uuid"], []).append(activity)
-        self._by_customer = (stamp, grouped)
-        return grouped
-
     def find_customer(self, uuid: str) -> Record | None:
         """Linear lookup for tests; the server keeps its own index."""
         return next((c for c in self.customers if c["uuid"] == uuid), None)
@@ -156,7 +103,6 @@ class FakeAccount:
             "plan_group_plans": sum(len(v) for v in self.plan_group_plans.values()),
             "customers": len(self.customers),
             "customer_subscriptions": sum(len(v) for v in self.customer_subscriptions.values()),
-            "customer_activities": len(self.activities),
             "activities": len(self.activities),
             "invoices": len(self.invoices),
             "invoice_line_items": sum(len(i["line_items"]) for i in self.invoices),
@@ -194,8 +140,6 @@ class FakeAccount:
                 and "activity-arr" not in overrides
             ):
                 record["activity-arr"] = record["activity-mrr"] * 12
-            self._activity_ids[record["uuid"]] = self._next_activity_id
-            self._next_activity_id += 1
             keys = [activity_key(a) for a in self.activities]
             self.activities.insert(bisect.bisect_right(keys, activity_key(record)), record)
             self._version += 1
@@ -204,8 +148,8 @@ class FakeAccount:
     def remove_customer(self, uuid: str, *, cascade: bool = True) -> Record:
         """Delete a customer; with ``cascade`` also everything that belongs to it.
 
-        Afterwards ``/customers`` no longer lists it and its ``/subscriptions`` and
-        ``/activities`` endpoints answer 404, like a customer deleted in ChartMogul.
+        Afterwards ``/customers`` no longer lists it and its ``/subscriptions`` endpoint
+        answers 404, like a customer deleted in ChartMogul.
         """
         with self._lock:
             customer = self.find_customer(uuid)
@@ -246,11 +190,14 @@ class FakeAccount:
         *,
         scale: float = 1.0,
     ) -> list[Record]:
-        """§2.16 entries for ``metric`` between ``start`` and ``end`` (period-end dates)."""
+        """Entries for ``metric`` between ``start`` and ``end``, dated at period ends.
+
+        The shape is docs/chartmogul-api.md §2.16; tests compare the tap's rows against it.
+        """
         return self.metrics.entries(metric, start, end, interval, scale=scale)
 
     def summary(self, metric: str, *, scale: float = 1.0) -> Record:
-        """§2.16 summary block: point-in-time figures as of the fake's "today" (2026-01-01)."""
+        """Summary block (docs/chartmogul-api.md §2.16): figures as of the fake's "today"."""
         return self.metrics.summary(metric, scale=scale)
 
     def _metric_bases(self) -> dict[str, int]:
@@ -283,25 +230,8 @@ class FakeAccount:
         }
 
     def __repr__(self) -> str:
+        """Size and seed: enough to rebuild the same account."""
         return f"FakeAccount(customers={self.size}, seed={self.seed})"
-
-
-class _CustomerActivities(Mapping[str, list[Record]]):
-    """Read-only customer uuid -> activities view; built on access to save memory."""
-
-    def __init__(self, account: FakeAccount) -> None:
-        self._account = account
-
-    def __getitem__(self, uuid: str) -> list[Record]:
-        if uuid not in self._account.customer_subscriptions:
-            raise KeyError(uuid)
-        return self._account.activities_of(uuid)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._account.customer_subscriptions))
-
-    def __len__(self) -> int:
-        return len(self._account.customer_subscriptions)
 
 
 def _wire_datetime(value: Any) -> str:
@@ -313,4 +243,4 @@ def _wire_datetime(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["ACTIVITY_TYPES", "AS_OF", "FakeAccount", "activity_key"]
+__all__ = ["AS_OF", "FakeAccount", "activity_key"]

@@ -1,8 +1,9 @@
 """Wire-format helpers shared by the dataset generator, the metrics model and the server.
 
 ChartMogul mixes several ISO-8601 flavours (``+00:00``, ``.000Z``, ``Z``) and several id styles
-(prefixed UUIDs, plain UUIDs, ints). Keeping every formatter here means the generator can stay
-fast (no ``datetime`` objects in its hot loop) and the server can parse whatever it emitted.
+(prefixed UUIDs, plain UUIDs, ints): docs/chartmogul-api.md §1.6. Keeping every formatter here
+means the generator can stay fast (no ``datetime`` objects in its hot loop) and the server can
+parse whatever it emitted.
 """
 
 from __future__ import annotations

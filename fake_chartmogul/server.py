@@ -1,5 +1,9 @@
-"""HTTP front of the fake: auth, knobs (latency, rate limit, parallel-connection cap), fault
-injection, scripted answers and a request log.
+"""HTTP front of the fake: auth, knobs, fault injection, scripted answers and a request log.
+
+The knobs are latency, a rate limit and a parallel-connection cap.
+
+ChartMogul's side of this is docs/chartmogul-api.md §1.1 (auth, the exact 401 body), §1.3
+(40 requests/s, 20 parallel connections) and §1.4 (plain-text 5xx bodies).
 
 Order applied to each request (documented because tests depend on it):
 
@@ -8,12 +12,14 @@ Order applied to each request (documented because tests depend on it):
    immediately (it never occupies a slot, is not rate-counted);
 3. ``rate_limit_rps``: more than N requests in the trailing second -> 429 (+ ``Retry-After``
    if ``retry_after`` is set). Rejected requests count toward the window too, as ChartMogul
-   says "all requests count" (``rate_limit_counts_rejected=False`` changes that);
+   says "all requests count";
 4. ``latency`` sleep (the request holds its connection slot meanwhile);
 5. random fault with probability ``fault_rate`` drawn from ``fault_kinds`` (seeded);
 6. auth (HTTP Basic), then GET-only routing (``routes.Api``).
 
-Timestamps in :class:`RequestRecord` are ``time.monotonic()`` seconds.
+Timestamps in :class:`RequestRecord` come from ``FakeChartMogul.clock`` (``time.monotonic``
+unless a test swaps in its own), and every wait (latency, slow faults) goes through
+``FakeChartMogul.sleep``: tests control time through those two instead of sleeping.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ class RequestRecord:
     """One request as the fake saw it.
 
     ``started`` is its arrival and ``ended`` the moment its answer was committed (just before
-    the bytes are written), both ``time.monotonic()`` seconds. ``status`` is what the status
+    the bytes are written), both ``FakeChartMogul.clock`` seconds. ``status`` is what the status
     line said (also for ``reset`` faults, whose body is then cut off).
     """
 
@@ -111,8 +117,12 @@ class FakeChartMogul:
         fault_seed: int = 0,
         retry_after: str | None = None,
         fault_slow_seconds: float = 5.0,
-        rate_limit_counts_rejected: bool = True,
     ) -> None:
+        """Configure the server (see the module docstring for the order knobs apply in).
+
+        ``port=0`` binds any free port at :meth:`start`. ``fault_seed`` makes random faults
+        reproducible for a sequential client.
+        """
         self._account = account if account is not None else FakeAccount()
         self.api = Api(self._account)
         self.api_key = api_key
@@ -125,9 +135,9 @@ class FakeChartMogul:
         self.fault_kinds = fault_kinds
         self.retry_after = retry_after
         self.fault_slow_seconds = fault_slow_seconds
-        self.rate_limit_counts_rejected = rate_limit_counts_rejected
         self._fault_rng = random.Random(fault_seed)  # noqa: S311 - reproducible faults
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._log: list[RequestRecord] = []
         self._scripts: list[tuple[re.Pattern[str], deque[Fault]]] = []
         self._window: deque[float] = deque()
@@ -137,22 +147,27 @@ class FakeChartMogul:
         self._connections: set[socket.socket] = set()
         self._request_ids = itertools.count(1)
         self._stopping = threading.Event()
+        self.clock: Callable[[], float] = time.monotonic
+        """Time source of request stamps and the rate-limit window."""
+        self.sleep: Callable[[float], object] = self._stopping.wait
+        """How latency and slow faults wait; the default wakes up early when the server stops."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- configuration -------------------------------------------------------------------
     @property
     def account(self) -> FakeAccount:
+        """The served dataset; assign another to swap it without restarting the server."""
         return self._account
 
     @account.setter
     def account(self, account: FakeAccount) -> None:
-        """Swap the served dataset (e.g. between tests) without restarting the server."""
         self._account = account
         self.api = Api(account)
 
     @property
     def fault_kinds(self) -> tuple[str, ...]:
+        """Kinds random faults are drawn from; assigning an unknown kind raises ValueError."""
         return self._fault_kinds
 
     @fault_kinds.setter
@@ -177,7 +192,9 @@ class FakeChartMogul:
             raise RuntimeError(msg)
         self._stopping.clear()
         server = _Server((self.host, self._port), _Handler)
-        server.fake = self
+        server.on_request = self._dispatch
+        server.on_connect = self._track
+        server.on_disconnect = self._untrack
         self._port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
@@ -205,6 +222,7 @@ class FakeChartMogul:
             self._thread = None
 
     def __enter__(self) -> FakeChartMogul:  # noqa: PYI034 - typing.Self needs 3.11
+        """Start serving; the ``with`` block gets the running server."""
         self.start()
         return self
 
@@ -214,10 +232,12 @@ class FakeChartMogul:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop serving, also when the block raised."""
         self.stop()
 
     @property
     def port(self) -> int:
+        """The bound port (the chosen one once a ``port=0`` server has started)."""
         return self._port
 
     @property
@@ -315,7 +335,7 @@ class FakeChartMogul:
             raw_query=split.query,
             query=dict(parse_qsl(split.query, keep_blank_values=True)),
             auth=h.headers.get("Authorization"),
-            started=time.monotonic(),
+            started=self.clock(),
         )
         self._drain_body(h)
         try:
@@ -342,7 +362,7 @@ class FakeChartMogul:
             req.status,
             req.auth,
             req.started,
-            time.monotonic(),
+            self.clock(),
             req.fault,
         )
         with self._lock:
@@ -412,7 +432,7 @@ class FakeChartMogul:
 
     # -- knobs -----------------------------------------------------------------------------
     def _authorized(self, header: str | None) -> bool:
-        """Basic auth: ``key:`` (official clients) or ``anything:key`` (old two-slot scheme)."""
+        """Basic auth: ``key:`` or ``anything:key`` (docs/chartmogul-api.md §1.1)."""
         if not header or not header.startswith("Basic "):
             return False
         try:
@@ -435,11 +455,22 @@ class FakeChartMogul:
     def _leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.notify_all()
 
     @property
     def in_flight(self) -> int:
         """Requests currently being handled (for assertions on client concurrency)."""
         return self._in_flight
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no request is being handled; False if ``timeout`` passed first.
+
+        Answers a client gave up on (timeouts) are logged only when they finish; waiting for
+        idleness is how a test sees them in :attr:`requests` without sleeping.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._in_flight, timeout)
 
     def _rate_limited(self, now: float) -> bool:
         limit = self.rate_limit_rps
@@ -449,12 +480,8 @@ class FakeChartMogul:
             window = self._window
             while window and window[0] <= now - 1.0:
                 window.popleft()
-            if len(window) >= limit:
-                if self.rate_limit_counts_rejected:
-                    window.append(now)
-                return True
             window.append(now)
-            return False
+            return len(window) > limit
 
     def _random_fault(self) -> str | None:
         rate = self.fault_rate
@@ -468,7 +495,7 @@ class FakeChartMogul:
 
     def _sleep(self, seconds: float) -> None:
         if seconds and seconds > 0:
-            self._stopping.wait(seconds)
+            self.sleep(seconds)
 
     # -- wire ------------------------------------------------------------------------------
     @staticmethod
@@ -555,7 +582,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
-    fake: FakeChartMogul
+    # Set by FakeChartMogul.start(): the handler reports to these instead of reaching into it.
+    on_request: Callable[[_Handler], None]
+    on_connect: Callable[[socket.socket], None]
+    on_disconnect: Callable[[socket.socket], None]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up (timeouts, resets) are normal here; only print real bugs."""
@@ -573,7 +603,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.fake._track(self.connection)
+        self.server.on_connect(self.connection)
 
     def finish(self) -> None:
         try:
@@ -581,25 +611,25 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
         finally:
-            self.server.fake._untrack(self.connection)
+            self.server.on_disconnect(self.connection)
 
     def do_GET(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_HEAD(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_POST(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_PUT(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_PATCH(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def do_DELETE(self) -> None:
-        self.server.fake._dispatch(self)
+        self.server.on_request(self)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Silence per-request stderr logging (the fake keeps its own log)."""

@@ -1,4 +1,4 @@
-"""Deterministic Metrics API model (§2.16).
+"""Deterministic Metrics API model (docs/chartmogul-api.md §2.16).
 
 Every figure is a pure function of ``(seed, metric, date)`` (plus a filter scale), never of
 the request window, so overlapping requests agree on a date's value — the property a tap's
@@ -79,6 +79,7 @@ class MetricError(ValueError):
     """A request the real API rejects with HTTP 400 ``{"code":400,"message":..,"param":..}``."""
 
     def __init__(self, message: str, param: str) -> None:
+        """Keep the message and the blamed parameter for the error body."""
         super().__init__(message)
         self.message = message
         self.param = param
@@ -143,6 +144,7 @@ class MetricsModel:
     """Point-in-time metric values derived from the account's size and a seed."""
 
     def __init__(self, seed: int, *, base_customers: int, base_mrr: int, base_asp: int) -> None:
+        """Scale the curves to the account's size today so metrics agree with its customers."""
         self.seed = seed & 0xFFFFFFFF
         self.base_customers = base_customers
         self.base_mrr = base_mrr
@@ -173,7 +175,7 @@ class MetricsModel:
         if churn > 0 and arpa:
             ltv = round(arpa * 100 / churn)
             if mix64(self.seed, _NAME_CODE["ltv-float"], o) & 1:
-                ltv = float(ltv)  # recorded: ints and floats like 15620.0 mixed
+                ltv = float(ltv)  # ints and floats like 15620.0 mixed: docs/chartmogul-api.md §2.16
         return {
             "customer-churn-rate": churn,
             "mrr-churn-rate": mrr_churn,
@@ -214,7 +216,10 @@ class MetricsModel:
         *,
         scale: float = 1.0,
     ) -> list[dict[str, Any]]:
-        """§2.16 entries; raises :class:`MetricError` for what the API answers with 400."""
+        """Entries as in docs/chartmogul-api.md §2.16.
+
+        Raises :class:`MetricError` for what the API answers with 400.
+        """
         if metric not in DEFAULT_INTERVAL:
             raise KeyError(metric)
         interval = interval or DEFAULT_INTERVAL[metric]

@@ -2,13 +2,14 @@
 
 They mirror what a tap meets in production: ChartMogul's plain-text 5xx pages, Cloudflare's
 520/524, 429s with or without ``Retry-After``, connections dropped mid-body, a login page
-served with 200 by a misrouted proxy, and an empty 500 body (reported in chartmogul-php #132).
+served with 200 by a misrouted proxy, and an empty 500 body (docs/chartmogul-api.md §1.3-§1.5).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class Fault:
     kind: str | None = None
 
     def __post_init__(self) -> None:
+        """Reject a fault that says nothing, or names a kind the server cannot produce."""
         if self.kind is None and self.status is None:
             msg = "Fault needs a kind or a status"
             raise ValueError(msg)
@@ -95,7 +97,7 @@ class Fault:
             return value
         if isinstance(value, str):
             return cls(kind=value)
-        if value == 200:
+        if value == HTTPStatus.OK:
             return cls(kind=NORMAL)
         if str(value) in FAULT_KINDS:
             return cls(kind=str(value))
@@ -108,7 +110,7 @@ class Fault:
         if body is None:
             if status in PLAIN_TEXT_ERRORS:
                 body, content_type = PLAIN_TEXT_ERRORS[status], content_type or "text/plain"
-            elif status == 429:
+            elif status == HTTPStatus.TOO_MANY_REQUESTS:
                 body = RATE_LIMIT_BODY
             else:
                 body = {"code": status, "message": REASONS.get(status, "Error"), "param": None}

@@ -1,4 +1,4 @@
-"""Command line: ``python -m tests.fake_chartmogul --port 8765 --customers 100 ...``.
+"""Command line: ``python -m fake_chartmogul --port 8765 --customers 100 ...``.
 
 Benchmarks and manual tap runs need the fake in its own process; ``--ready-file`` lets a
 script wait until the port is bound instead of sleeping.
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m tests.fake_chartmogul",
+        prog="python -m fake_chartmogul",
         description="Serve a fake ChartMogul REST API on 127.0.0.1.",
     )
     p.add_argument("--host", default="127.0.0.1")
@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; scripts wait for the ready file or the stdout line."""
     args = _parser().parse_args(argv)
     kinds = [k.strip() for k in args.fault_kinds.split(",") if k.strip()]
     built = time.perf_counter()
@@ -74,22 +75,23 @@ def main(argv: list[str] | None = None) -> int:
     fake.api.warm()  # index now, so benchmarks don't time the first requests' sorting
     stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     fake.start()
-    print(f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})", flush=True)
-    print(
+    if args.ready_file is not None:  # before the stdout line, so either one signals readiness
+        tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
+        tmp.write_text(fake.base_url + "\n")
+        tmp.replace(args.ready_file)  # atomic: waiters never read a half-written file
+    listening = f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})"
+    print(listening, flush=True)  # noqa: T201 - the CLI's one line of output
+    print(  # noqa: T201 - progress goes to stderr
         f"dataset: {args.customers} customers, seed {args.seed}, built in {built:.2f}s",
         file=sys.stderr,
         flush=True,
     )
-    if args.ready_file is not None:
-        tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
-        tmp.write_text(fake.base_url + "\n")
-        tmp.replace(args.ready_file)  # atomic: waiters never read a half-written file
     try:
         while not stop.wait(0.5):
             pass

@@ -5,7 +5,8 @@ in a fixed window (2022-01-01 .. 2025-12-31, "now" = 2026-01-01), so the same
 ``(customers, seed)`` always yields byte-identical records, whatever day the tests run.
 
 Records are produced directly in the API's wire shape (hyphenated keys, ``""`` vs ``null``
-quirks, ``.000Z`` vs ``+00:00`` timestamps) because tests compare tap output against them.
+quirks, ``.000Z`` vs ``+00:00`` timestamps: docs/chartmogul-api.md §1.6 and §4) because
+tests compare tap output against them.
 The hot loop avoids ``datetime`` objects and ``Random.choice``/``randint`` (slow) so 50 000
 customers build in a few seconds.
 """
@@ -38,7 +39,6 @@ CURRENCY_SIGN = "€"
 FIRST_CUSTOMER_ID = 10_001
 FIRST_SUBSCRIPTION_ID = 500_001
 FIRST_EVENT_ID = 900_001
-FIRST_ACTIVITY_ID = 2_000_001
 
 Record = dict[str, Any]
 
@@ -57,14 +57,12 @@ class Dataset:
     customers: list[Record]
     customer_subscriptions: dict[str, list[Record]]
     activities: list[Record]
-    activity_ids: dict[str, int]
     invoices: list[Record]
     subscription_events: list[Record]
     contacts: list[Record]
     customer_notes: list[Record]
     tasks: list[Record]
     opportunities: list[Record]
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -265,7 +263,7 @@ class _Gen:
         return _Life(status, since, lead_created, trial, first, last)
 
     def names(self, cid: int, life: _Life) -> tuple[str, str, str]:
-        """name, email, company — ``""`` (never null) when unset, as recorded."""
+        """name, email, company — ``""`` (never null) when unset (docs/chartmogul-api.md §2.4)."""
         rand, pick = self.rand, self.pick
         company = ""
         if rand() < 0.7:
@@ -295,7 +293,7 @@ class _Gen:
         ds_uuids = [ds["uuid"]]
         r = self.rand()
         if r < 0.05:
-            ds_uuids.append(ds["uuid"])  # recorded quirk: duplicate entry
+            ds_uuids.append(ds["uuid"])  # duplicate entry: docs/chartmogul-api.md §4.6
         elif r < 0.09 and len(ctx.data_sources) > 1:
             other = ctx.data_sources[1] if ds is ctx.data_sources[0] else ctx.data_sources[0]
             ds_uuids.append(other["uuid"])
@@ -423,7 +421,8 @@ class _Gen:
             set_id = shared_set or f"set_{sub_id}"
             arr: int | float = mrr * 12
             if rand() < 0.02:
-                arr = round(mrr * 12 + 0.01 + rand() * 0.98, 2)  # recorded float quirk
+                # Usually-int money fields can be floats: docs/chartmogul-api.md §4.7.
+                arr = round(mrr * 12 + 0.01 + rand() * 0.98, 2)
             record = {
                 "id": sub_id,
                 "uuid": self.uuid(),
@@ -804,7 +803,6 @@ class _Out:
             "customers": [t[2] for t in self.customers],
             "customer_subscriptions": self.subs,
             "activities": activities,
-            "activity_ids": {a["uuid"]: FIRST_ACTIVITY_ID + k for k, a in enumerate(activities)},
             "invoices": self.invoices,
             "subscription_events": events,
             "contacts": self.contacts,
