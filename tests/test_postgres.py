@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import STREAM_TYPES, TapChartMogul
-from tests.fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config
 from tests.postgres import EmbeddedPostgres, PostgresUnavailableError, clean_env
 
