@@ -1,20 +1,25 @@
 """Measure tap-chartmogul against the fake ChartMogul API and print the figures.
 
-    .venv/bin/python -m benchmarks.run            # the full benchmark (about 7 minutes)
+    .venv/bin/python -m benchmarks.run            # everything (about 25 minutes)
     .venv/bin/python -m benchmarks.run --smoke    # tiny sizes, to check it still runs
+    .venv/bin/python -m benchmarks.run --only latency   # one measurement: latency, cpu, memory
 
-Three measurements, each with the tap and the fake API in separate processes:
+Each measurement runs the tap and the fake API in separate processes:
 
-1. I/O-bound: every stream at 10,000 customers, 50 ms latency per request, the fake
-   enforcing ChartMogul's 40 requests/s and 20 connections. Ratio: wall time divided
-   by the floor the rate limit allows (requests made / 40). Target <= 1.15 with zero
-   429s and 503s.
+1. Latency: every stream at 2,000 and 10,000 customers, at 50, 300 and 600 ms per
+   request, the fake enforcing ChartMogul's 40 requests/s and 20 connections (it
+   answers 429/503 above them). Ratio: wall time over the bound, where
+   bound = max(requests / min(40, 20 / latency), longest chain x latency) and the
+   longest chain is the requests that must run one after another: the account request
+   (the read-ahead starts once the key is proven), the pages of the longest listing, and
+   one fan-out request after its parent's last page. Target <= 1.10 with zero 429s and
+   503s. The 2,000-customer, 50 ms run also counts the log lines of a default run
+   (target: about 100 at most).
 2. CPU-bound: customers, activities and invoices at 10,000 customers, no latency, no
    limits. Ratio: the tap's records/s over a bare client's (requests.Session + json
    parse + one JSON line written per record, sequential) measured in the same run.
-   Target >= 0.20.
 3. Memory: peak RSS of the tap for customers, invoices and activities at 2,000 and
-   at 50,000 customers. Target: the larger below 1.3 times the smaller.
+   at 50,000 customers. Ratio: the larger over the smaller.
 
 Wall, CPU and peak RSS are the tap process's own (``os.wait4`` rusage).
 """
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,6 +48,12 @@ CPU_STREAMS = ("customers", "activities", "invoices")
 ROOTS = {"customers": "entries", "activities": "entries", "invoices": "invoices"}
 
 
+API_RATE = 40
+API_CONNECTIONS = 20
+#: Lines of the tap's run summary: "<stream> <records> <requests> <retries> <seconds> ...".
+SUMMARY_ROW = re.compile(r"\| (\w+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+[\d.]+\s+\w+")
+
+
 @dataclass
 class Run:
     """What one tap run did."""
@@ -52,10 +64,23 @@ class Run:
     records: dict[str, int] = field(default_factory=dict)
     requests: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    log_lines: int = 0
+    requests_by_stream: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_records(self) -> int:
         return sum(self.records.values())
+
+    def longest_chain(self) -> int:
+        """Requests that must run one after another (see the module docstring)."""
+        fan_outs = {"customer_subscriptions", "plan_group_plans"}
+        pages = [n for name, n in self.requests_by_stream.items() if name not in fan_outs]
+        return 1 + max(pages, default=0) + 1
+
+    def bound(self, latency: float) -> float:
+        """The shortest wall time ChartMogul's limits allow for this run's requests."""
+        rate = min(API_RATE, API_CONNECTIONS / latency) if latency else API_RATE
+        return max(self.requests / rate, self.longest_chain() * latency)
 
 
 class Fake:
@@ -146,6 +171,12 @@ def run_tap(fake: Fake, settings: dict, streams: tuple[str, ...] | None = None) 
         if process.returncode != 0:
             message = f"tap-chartmogul failed:\n{(folder / 'stderr').read_text()[-3000:]}"
             raise SystemExit(message)
+        log = (folder / "stderr").read_text()
+        requests_by_stream = {
+            match.group(1): int(match.group(3).replace(",", ""))
+            for match in SUMMARY_ROW.finditer(log)
+            if match.group(1) != "total"
+        }
         after = fake.stats()
         by_status = {
             k: v - statuses_before.get(k, 0)
@@ -159,6 +190,8 @@ def run_tap(fake: Fake, settings: dict, streams: tuple[str, ...] | None = None) 
             records,
             after["requests"] - before,
             by_status,
+            log_lines=len(log.splitlines()),
+            requests_by_stream=requests_by_stream,
         )
 
 
@@ -185,81 +218,104 @@ def bare_client(fake: Fake) -> tuple[int, float]:
     return count, time.monotonic() - started
 
 
-def row(label: str, customers: int, run: Run) -> str:
+def row(label: str, customers: int, run: Run, bound: float | None = None) -> str:
+    ratio = f"{run.wall / bound:.3f}" if bound else "-"
+    bound_text = f"{bound:.1f}" if bound else "-"
     return (
         f"| {label} | {customers:,} | {run.total_records:,} | {run.requests:,} | "
         f"{run.by_status.get('429', 0)} | {run.by_status.get('503', 0)} | {run.wall:.1f} | "
-        f"{run.cpu:.1f} | {run.peak_rss_mb:.0f} |"
+        f"{bound_text} | {ratio} | {run.cpu:.1f} | {run.peak_rss_mb:.0f} |"
     )
+
+
+HEADER = [
+    "| run | customers | records | requests | 429 | 503 | wall s | bound s | ratio | CPU s "
+    "| peak RSS MB |",
+    "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+]
+
+
+def latency_matrix(sizes: tuple[int, ...], latencies: tuple[float, ...]) -> list[str]:
+    """Measurement 1: every stream at each size and latency, against ChartMogul's limits."""
+    lines = []
+    worst = 0.0
+    errors = 0
+    log_lines = None
+    for size in sizes:
+        for latency in latencies:
+            limits = ("--rate-limit", str(API_RATE), "--max-connections", str(API_CONNECTIONS))
+            with Fake(size, "--latency", str(latency), *limits) as fake:
+                run = run_tap(fake, {})
+            bound = run.bound(latency)
+            worst = max(worst, run.wall / bound)
+            errors += run.by_status.get("429", 0) + run.by_status.get("503", 0)
+            label = f"1. all streams, {latency * 1000:.0f} ms"
+            lines.append(row(label, size, run, bound))
+            if log_lines is None:
+                log_lines = (size, run.log_lines)
+            print(lines[-1], flush=True)
+    summary = [
+        f"1. Latency: worst wall/bound {worst:.3f} (target <= 1.10), 429s+503s {errors} (target 0)",
+    ]
+    if log_lines:
+        summary.append(
+            f"   Log lines of a default run at {log_lines[0]:,} customers: {log_lines[1]} "
+            "(target: about 100 at most)"
+        )
+    return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that it runs")
-    parser.add_argument("--io-only", action="store_true", help="run only measurement 1")
-    args = parser.parse_args()
-    io_size, cpu_size, small, large = (
-        (150, 400, 200, 1000) if args.smoke else (10_000, 10_000, 2_000, 50_000)
+    parser.add_argument(
+        "--only", choices=("latency", "cpu", "memory"), help="run only this measurement"
     )
-    latency = "0.01" if args.smoke else "0.05"
+    args = parser.parse_args()
+    sizes, latencies, cpu_size, small, large = (
+        ((150,), (0.01, 0.05), 400, 200, 1000)
+        if args.smoke
+        else ((2_000, 10_000), (0.05, 0.3, 0.6), 10_000, 2_000, 50_000)
+    )
     unthrottled = {"requests_per_second": 100_000}
+    wanted = {args.only} if args.only else {"latency", "cpu", "memory"}
 
     print(
         f"tap-chartmogul benchmark on {platform.node()}: {os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
     )
-    lines = [
-        "| run | customers | records | requests | 429 | 503 | wall s | CPU s | peak RSS MB |",
-        "|:--|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
+    print("\n".join(HEADER), flush=True)
+    results: list[str] = []
+    if "latency" in wanted:
+        results += latency_matrix(sizes, latencies)
 
-    with Fake(
-        io_size, "--latency", latency, "--rate-limit", "40", "--max-connections", "20"
-    ) as fake:
-        io_run = run_tap(fake, {})
-    lines.append(row("1. I/O: all streams, 50 ms, 40 rps / 20 conns", io_size, io_run))
-    floor = io_run.requests / 40
-    io_ratio = io_run.wall / floor
-    if args.io_only:
-        print("\n".join(lines))
-        print(
-            f"1. I/O-bound: wall {io_run.wall:.1f} s / floor {floor:.1f} s = {io_ratio:.3f}, "
-            f"429s {io_run.by_status.get('429', 0)}, 503s {io_run.by_status.get('503', 0)}"
+    if "cpu" in wanted:
+        with Fake(cpu_size) as fake:
+            bare_records, bare_wall = bare_client(fake)
+            cpu_run = run_tap(fake, unthrottled, CPU_STREAMS)
+        print(row("2. CPU: customers+activities+invoices", cpu_size, cpu_run), flush=True)
+        tap_rate = cpu_run.total_records / cpu_run.wall
+        bare_rate = bare_records / bare_wall
+        results.append(
+            f"2. CPU-bound: tap {tap_rate:,.0f} records/s, bare client {bare_rate:,.0f} "
+            f"records/s = {tap_rate / bare_rate:.3f} (was 0.472); "
+            f"tap CPU {1000 * cpu_run.cpu / cpu_run.total_records:.3f} ms/record"
         )
-        return
 
-    with Fake(cpu_size) as fake:
-        bare_records, bare_wall = bare_client(fake)
-        cpu_run = run_tap(fake, unthrottled, CPU_STREAMS)
-    lines.append(row("2. CPU: customers+activities+invoices", cpu_size, cpu_run))
-    tap_rate = cpu_run.total_records / cpu_run.wall
-    bare_rate = bare_records / bare_wall
-    cpu_ratio = tap_rate / bare_rate
+    if "memory" in wanted:
+        memory = {}
+        for size in (small, large):
+            with Fake(size) as fake:
+                memory[size] = run_tap(fake, unthrottled, CPU_STREAMS)
+            print(row("3. Memory: customers+invoices+activities", size, memory[size]), flush=True)
+        memory_ratio = memory[large].peak_rss_mb / memory[small].peak_rss_mb
+        results.append(
+            f"3. Memory: peak RSS {memory[small].peak_rss_mb:.0f} MB at {small:,} customers, "
+            f"{memory[large].peak_rss_mb:.0f} MB at {large:,} = {memory_ratio:.3f} (was 1.083)"
+        )
 
-    memory = {}
-    for size in (small, large):
-        with Fake(size) as fake:
-            memory[size] = run_tap(fake, unthrottled, CPU_STREAMS)
-        lines.append(row("3. Memory: customers+invoices+activities", size, memory[size]))
-    memory_ratio = memory[large].peak_rss_mb / memory[small].peak_rss_mb
-
-    print("\n".join(lines))
-    print("\nRecords per stream (run 1):", json.dumps(dict(sorted(io_run.records.items()))))
-    print(
-        f"\n1. I/O-bound: wall {io_run.wall:.1f} s / floor {floor:.1f} s "
-        f"({io_run.requests:,} requests at 40/s) "
-        f"= {io_ratio:.3f} (target <= 1.15), 429s {io_run.by_status.get('429', 0)}, "
-        f"503s {io_run.by_status.get('503', 0)} (target 0)"
-    )
-    print(
-        f"2. CPU-bound: tap {tap_rate:,.0f} records/s, bare client {bare_rate:,.0f} records/s "
-        f"= {cpu_ratio:.3f} (target >= 0.20); "
-        f"tap CPU {1000 * cpu_run.cpu / cpu_run.total_records:.3f} ms/record"
-    )
-    print(
-        f"3. Memory: peak RSS {memory[small].peak_rss_mb:.0f} MB at {small:,} customers, "
-        f"{memory[large].peak_rss_mb:.0f} MB at {large:,} = {memory_ratio:.3f} (target < 1.3)"
-    )
+    print()
+    print("\n".join(results))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ if t.TYPE_CHECKING:
 
 #: ChartMogul's maximum page size; larger values are silently capped by the API.
 PAGE_SIZE = 200
+#: Records between updates of the run's progress counters (and progress lines).
+PROGRESS_BATCH = PAGE_SIZE
 SCHEMAS = SchemaDirectory(schemas)
 
 
@@ -79,6 +81,7 @@ class ChartMogulStream(RESTStream[str | None]):
         self.listing = Listing(
             self.name,
             self.fetch_records,
+            budget=self.services.memory,
             on_complete=lambda: self.services.progress.fetched(self.name),
         )
         self.services.register(self)
@@ -240,11 +243,14 @@ class ChartMogulStream(RESTStream[str | None]):
         count = 0
         progress = self.services.progress
         logs.REPORTED_FAILURES.reset(self.name)
+        reported = 0
         try:
             for record in self.source_records():
                 yield record
                 count += 1
-                progress.records(self.name)
+                if count - reported >= PROGRESS_BATCH:
+                    progress.records(self.name, count - reported)
+                    reported = count
                 if limit is not None and count >= limit:
                     break
             outcome = "completed"
@@ -258,6 +264,7 @@ class ChartMogulStream(RESTStream[str | None]):
                 logs.REPORTED_FAILURES.reported(self.name)
             raise
         finally:
+            progress.records(self.name, count - reported)
             if outcome != "completed" or self.dry_run:
                 self.listing.cancel()
             self._finish(outcome)

@@ -12,10 +12,10 @@ twice: ``customer_subscriptions`` fans out over the ``customers`` listing,
 ``plan_group_plans`` over ``plan_groups``, and ``invoice_line_items`` and
 ``invoice_transactions`` expand the ``invoices`` listing (they cost no request).
 
-Memory stays bounded: records wait in memory in chunks, up to ``memory_records`` ahead
-of the slowest reader; beyond that, chunks are written to a temporary file (encoded
-with msgspec) and read back from it. A chunk is dropped from memory once every reader
-has passed it.
+Memory stays bounded: records wait in memory in chunks, while the run's
+``MemoryBudget`` (shared by every listing) has room; beyond that, chunks are written to
+a temporary file (encoded with msgspec) and read back from it. A chunk is dropped from
+memory, and its share of the budget returned, once every reader has passed it.
 """
 
 from __future__ import annotations
@@ -38,11 +38,34 @@ Record = dict[str, t.Any]
 
 #: Records per chunk: one full page, so a chunk is handed over as soon as a page is read.
 CHUNK_RECORDS = 200
-#: Records a listing keeps in memory ahead of its slowest reader before spilling to disk.
-DEFAULT_MEMORY_RECORDS = 4_000
+#: Records all listings of a run keep in memory, ahead of their readers, before spilling
+#: to disk: about 10 pages, a few MB, whatever the account's size.
+DEFAULT_MEMORY_RECORDS = 2_000
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
+
+
+class MemoryBudget:
+    """How many records all listings of a run may hold in memory at once."""
+
+    def __init__(self, records: int = DEFAULT_MEMORY_RECORDS) -> None:
+        """Start with the whole budget free."""
+        self._free = records
+        self._lock = threading.Lock()
+
+    def take(self, records: int) -> bool:
+        """Reserve room for ``records``; False (and nothing reserved) when there is none."""
+        with self._lock:
+            if records > self._free:
+                return False
+            self._free -= records
+            return True
+
+    def give(self, records: int) -> None:
+        """Return room that ``take`` reserved."""
+        with self._lock:
+            self._free += records
 
 
 class _Chunk:
@@ -73,7 +96,7 @@ class Listing:
         name: str,
         fetch: Callable[[], Iterable[Record]],
         *,
-        memory_records: int = DEFAULT_MEMORY_RECORDS,
+        budget: MemoryBudget | None = None,
         on_complete: Callable[[], None] | None = None,
     ) -> None:
         """Prepare; nothing is fetched until ``start`` or the first ``read``.
@@ -83,10 +106,9 @@ class Listing:
         self.name = name
         self._fetch = fetch
         self._on_complete = on_complete
-        self._memory_limit = memory_records
+        self._budget = budget or MemoryBudget()
         self._condition = threading.Condition()
         self._chunks: list[_Chunk] = []
-        self._in_memory = 0
         self._readers = 1
         self._started = False
         self._done = False
@@ -148,12 +170,9 @@ class Listing:
             raise RunCancelledError(self.name)
 
     def _append(self, records: list[Record]) -> None:
-        with self._condition:
-            keep = self._in_memory + len(records) <= self._memory_limit
+        keep = self._budget.take(len(records))
         chunk = _Chunk(records, len(records), 0, 0) if keep else self._spilled(records)
         with self._condition:
-            if chunk.records is not None:
-                self._in_memory += chunk.size
             self._chunks.append(chunk)
             self.records_fetched += chunk.size
             self._condition.notify_all()
@@ -210,10 +229,11 @@ class Listing:
     def _passed(self, chunk: _Chunk) -> None:
         with self._condition:
             chunk.passed += 1
-            if chunk.passed >= self._readers and chunk.records is not None:
+            freed = chunk.passed >= self._readers and chunk.records is not None
+            if freed:
                 chunk.records = None
-                self._in_memory -= chunk.size
-                self._condition.notify_all()
+        if freed:
+            self._budget.give(chunk.size)
 
     def close(self) -> None:
         """Stop fetching and release the spill file."""

@@ -44,6 +44,7 @@ class SecretRedactor(logging.Filter):
         self._lock = threading.Lock()
         self._forms: tuple[str, ...] = ()
         self._byte_forms: tuple[bytes, ...] = ()
+        self._triggers: tuple[bytes, ...] = ()
 
     def add(self, secret: str | None) -> None:
         """Register ``secret`` (and its encodings) for redaction."""
@@ -54,6 +55,13 @@ class SecretRedactor(logging.Filter):
             # Longest first, so a form that contains another is replaced whole.
             self._forms = tuple(sorted(forms, key=len, reverse=True))
             self._byte_forms = tuple(form.encode() for form in self._forms)
+            # Every form contains one of these (the forms without a shorter form inside):
+            # the per-message check scans for few strings, the masking then for all.
+            self._triggers = tuple(
+                form
+                for form in self._byte_forms
+                if not any(other != form and other in form for other in self._byte_forms)
+            )
 
     def text(self, value: str) -> str:
         """``value`` with every registered secret masked."""
@@ -64,7 +72,7 @@ class SecretRedactor(logging.Filter):
 
     def found_in(self, value: bytes | bytearray) -> bool:
         """Whether ``value`` contains any registered secret (a cheap check per message)."""
-        return any(form in value for form in self._byte_forms)
+        return any(trigger in value for trigger in self._triggers)
 
     def data(self, value: bytes) -> bytes:
         """``value`` (UTF-8 bytes, e.g. a Singer message) with every secret masked."""

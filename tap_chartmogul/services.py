@@ -17,6 +17,7 @@ import typing as t
 from functools import cached_property
 
 from tap_chartmogul.http_session import ChartMogulSession
+from tap_chartmogul.listings import MemoryBudget
 from tap_chartmogul.progress import RunProgress
 from tap_chartmogul.workers import Workers
 
@@ -42,6 +43,7 @@ class RunServices:
         self.writer = writer
         self.workers = Workers(int(config.get("max_connections") or 1))
         self.progress = RunProgress()
+        self.memory = MemoryBudget()
         self.cancelled = threading.Event()
         self._streams: list[ChartMogulStream] = []
         self._started = False

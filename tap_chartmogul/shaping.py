@@ -184,6 +184,18 @@ class _Plan:
             return _to_boolean
         return _string(blank_to_null=self.blank_strings and nullable)
 
+    def ready_type(self, schema: dict[str, t.Any]) -> type | None:
+        """The type a value of this column can have to need no conversion at all."""
+        types = _types(schema) - {"null"}
+        if len(types) != 1 or schema.get("format") in {"date", "date-time"}:
+            return None
+        kind = next(iter(types))
+        if kind == "string":
+            return None if self.blank_strings and "null" in _types(schema) else str
+        if kind == "object":
+            return None if schema.get("properties") else dict
+        return {"integer": int, "number": float, "boolean": bool}.get(kind)
+
     @staticmethod
     def _object(shaper: RecordShaper) -> Converter:
         def shape_object(value: t.Any) -> t.Any:
@@ -239,25 +251,39 @@ class RecordShaper:
         self.invalid_values: dict[str, int] = {}
         self._current: dict[str, t.Any] = {}
         self._plan = plan or _Plan(blank_strings=blank_strings_to_null, report=self._report)
+        properties = schema.get("properties") or {}
         self._converters: dict[str, Converter] = {
-            name: self._plan.converter(prop, f"{path}{name}")
-            for name, prop in (schema.get("properties") or {}).items()
+            name: self._plan.converter(prop, f"{path}{name}") for name, prop in properties.items()
         }
-        self._names: dict[str, str] = {}
-        self._columns = tuple(schema.get("properties") or ())
+        #: Per column, the Python type a value may already have to be kept as is (the common
+        #: case, checked without calling the converter).
+        self._ready: dict[str, type] = {
+            name: kind
+            for name, prop in properties.items()
+            if (kind := self._plan.ready_type(prop)) is not None
+        }
+        #: API key -> (column, converter, ready type); planned on first sight of each key.
+        self._keys_plan: dict[str, tuple[str, Converter | None, type | None]] = {}
+        self._columns = tuple(properties)
+
+    def _plan_key(self, key: str) -> tuple[str, Converter | None, type | None]:
+        name = snake_case(key)
+        plan = (name, self._converters.get(name), self._ready.get(name))
+        self._keys_plan[key] = plan
+        return plan
 
     def __call__(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         """Return a new record with snake_case keys and values of the declared types."""
         if not self._path:
             self._current = record
-        names = self._names
-        converters = self._converters
+        keys_plan = self._keys_plan
         shaped: dict[str, t.Any] = {}
         for key, value in record.items():
-            name = names.get(key)
-            if name is None:
-                name = names[key] = snake_case(key)
-            converter = converters.get(name)
+            plan = keys_plan.get(key) or self._plan_key(key)
+            name, converter, ready = plan
+            if type(value) is ready:
+                shaped[name] = value
+                continue
             if converter is None:
                 if self._open:
                     shaped[name] = value

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_benchmark_smoke_run_prints_the_three_figures():
+def test_benchmark_smoke_run_prints_every_figure():
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--smoke"],
         cwd=ROOT,
@@ -24,10 +24,11 @@ def test_benchmark_smoke_run_prints_the_three_figures():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "1. I/O-bound: wall" in out
+    assert "1. Latency: worst wall/bound" in out
+    assert "Log lines of a default run" in out
     assert "2. CPU-bound: tap" in out
     assert "3. Memory: peak RSS" in out
-    assert "| 1. I/O: all streams" in out
-    # The smoke run still goes through the limiter against a fake that enforces
+    assert "| 1. all streams, 50 ms |" in out
+    # The smoke run still goes through the pacer against a fake that enforces
     # ChartMogul's limits: no 429 or 503 may show up.
-    assert "429s 0, 503s 0" in out
+    assert "429s+503s 0 (target 0)" in out
