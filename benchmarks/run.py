@@ -229,8 +229,10 @@ def row(label: str, customers: int, run: Run, bound: float | None = None) -> str
 
 
 HEADER = [
-    "| run | customers | records | requests | 429 | 503 | wall s | bound s | ratio | CPU s "
-    "| peak RSS MB |",
+    (
+        "| run | customers | records | requests | 429 | 503 | wall s | bound s | ratio | CPU s "
+        "| peak RSS MB |"
+    ),
     "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 ]
 
