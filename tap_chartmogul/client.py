@@ -273,11 +273,18 @@ class ChartMogulStream(RESTStream[str | None]):
         writer = self.services.writer
         aliases = [stream_map.stream_alias for stream_map in self.stream_maps]
         if writer is not None:
-            if outcome == "completed" and not self.dry_run:
+            if outcome == "completed" and not self.dry_run and self.activates_version():
                 writer.release_activate_version(aliases)
             else:
                 writer.drop_activate_version(aliases)
         self.services.progress.finish(self.name, outcome, sum(self._shaper.invalid_values.values()))
+
+    def activates_version(self) -> bool:
+        """Whether a completed run holds every record (a target may delete the others).
+
+        ``emit_activate_version_messages`` tells the target so after the last record.
+        """
+        return True
 
     @cached_property
     def _shaper(self) -> RecordShaper:

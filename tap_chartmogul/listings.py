@@ -131,7 +131,27 @@ class Listing:
             if self._started:
                 return
             self._started = True
+            self._condition.notify_all()
         start_daemon(self._produce, f"tap-chartmogul-{self.name}")
+
+    def wait_started(self, cancelled: threading.Event) -> bool:
+        """Wait until the listing's owner starts it; False if the run ends first."""
+        with self._condition:
+            while not self._started:
+                if cancelled.is_set() or self._cancelled.is_set():
+                    return False
+                self._condition.wait(timeout=0.5)
+        return True
+
+    def release_reader(self) -> None:
+        """One expected reader will not read after all: stop keeping records for it."""
+        with self._condition:
+            self._readers = max(1, self._readers - 1)
+            freed = [c for c in self._chunks if c.records is not None and c.passed >= self._readers]
+            for chunk in freed:
+                chunk.records = None
+        for chunk in freed:
+            self._budget.give(chunk.size)
 
     def cancel(self) -> None:
         """Stop fetching: the producer ends before its next record."""

@@ -14,6 +14,7 @@ import collections
 import logging
 import threading
 import typing as t
+from datetime import datetime, timezone
 from functools import cached_property
 
 from tap_chartmogul.http_session import ChartMogulSession
@@ -28,6 +29,12 @@ if t.TYPE_CHECKING:
     from tap_chartmogul.output import ChartMogulWriter
 
 logger = logging.getLogger("tap-chartmogul")
+
+
+def utc_now() -> datetime:
+    """The current time, to the second (tests of multi-day runs replace this clock)."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
 
 #: Extra seconds a whole response may take beyond ``request_timeout`` (which bounds each
 #: socket read): headers and a 200-record body over a slow link.
@@ -45,6 +52,8 @@ class RunServices:
         self.progress = RunProgress()
         self.memory = MemoryBudget()
         self.cancelled = threading.Event()
+        #: When this run started (the subscriptions refresh measures its window from it).
+        self.run_started = utc_now()
         self._streams: list[ChartMogulStream] = []
         self._started = False
         self._finished_streams = 0

@@ -23,6 +23,7 @@ from singer_sdk import typing as th
 from tap_chartmogul.http_session import API_MAX_CONNECTIONS, API_REQUESTS_PER_SECOND
 from tap_chartmogul.metrics_plan import INTERVALS, UNSEGMENTED
 from tap_chartmogul.metrics_streams import DEFAULT_INTERVAL
+from tap_chartmogul.refresh import DEFAULT_MAX_AGE_DAYS, REFRESH_MODES
 from tap_chartmogul.streams import DEFAULT_ACTIVITIES_LOOKBACK_DAYS
 
 if t.TYPE_CHECKING:
@@ -42,6 +43,7 @@ MAX_REQUEST_TIMEOUT = 3600
 MAX_RETRIES = 100
 MAX_LOOKBACK_DAYS = 36500
 MAX_REQUESTS_PER_SECOND = 100_000
+MAX_AGE_DAYS = 365
 
 LOOPBACK_NAMES = frozenset({"localhost"})
 _COUNTRY_LIST = re.compile(r"^[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*$")
@@ -196,6 +198,29 @@ SETTINGS = th.PropertiesList(
             "Retries of a request after a 429, 5xx, timeout or connection error, with "
             "exponential backoff from 0.5 s capped at 60 s (Retry-After honoured up to 5 "
             f"minutes); the default gives up after 2 to 4 minutes (0 to {MAX_RETRIES})."
+        ),
+    ),
+    th.Property(
+        "subscriptions_refresh",
+        th.StringType(nullable=False),
+        default="all",
+        allowed_values=list(REFRESH_MODES),
+        title="Subscriptions refresh",
+        description=(
+            "all: request every customer's subscriptions on every run. changed: only "
+            "customers with activities or subscription events since the previous run, new "
+            "customers, and a rotating share so each is re-read at least every "
+            "subscriptions_max_age_days (no ACTIVATE_VERSION for customer_subscriptions then)."
+        ),
+    ),
+    th.Property(
+        "subscriptions_max_age_days",
+        th.IntegerType(nullable=False, minimum=1, maximum=MAX_AGE_DAYS),
+        default=DEFAULT_MAX_AGE_DAYS,
+        title="Subscriptions max age (days)",
+        description=(
+            "With subscriptions_refresh=changed: every customer's subscriptions are re-read "
+            f"at least once in this many days, spread evenly over the runs (1 to {MAX_AGE_DAYS})."
         ),
     ),
     th.Property(

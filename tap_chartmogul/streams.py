@@ -244,11 +244,21 @@ class ActivitiesStream(ChartMogulStream):
             start = max(start, floor)
         return start
 
+    def covers(self, since: datetime) -> bool:
+        """Whether this run's window (known once the stream started) reaches back to ``since``."""
+        return self.window_start is None or self.window_start <= since
+
+    def window_records(self, start: datetime, end: datetime) -> Iterator[dict[str, t.Any]]:
+        """The raw activities dated from ``start`` to ``end``, requested on their own."""
+        return iter(self.request_records({"start-date": _iso(start), "end-date": _iso(end)}))
+
     @override
     def get_url_params(
         self, context: Context | None, next_page_token: str | None
     ) -> dict[str, t.Any]:
         """Send the window on every page (the cursor alone does not carry it)."""
+        if context:  # an explicit window (changed customers, see ``refresh``)
+            return {"order": "date", **context}
         params = {"order": "date", "end-date": _iso(self.run_started)}
         if self.window_start is not None:
             params["start-date"] = _iso(self.window_start)

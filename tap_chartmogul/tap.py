@@ -42,12 +42,15 @@ if t.TYPE_CHECKING:
 
 __all__ = ["SETTINGS", "STREAM_TYPES", "TapChartMogul"]
 
-#: Every stream, parents before the streams built from them. The SDK syncs in name order
-#: (``Tap.load_streams``); listings make that order irrelevant to what is requested.
+#: Every stream, each after the streams it is built from (``DEPENDENCIES``). The SDK syncs
+#: in name order (``Tap.load_streams``); listings make that order irrelevant to what is
+#: requested.
 STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
     streams.AccountStream,
     streams.DataSourcesStream,
     streams.CustomersStream,
+    streams.SubscriptionEventsStream,
+    streams.ActivitiesStream,
     fanout_streams.CustomerSubscriptionsStream,
     streams.PlansStream,
     streams.PlanGroupsStream,
@@ -55,20 +58,22 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
     streams.InvoicesStream,
     fanout_streams.InvoiceLineItemsStream,
     fanout_streams.InvoiceTransactionsStream,
-    streams.SubscriptionEventsStream,
-    streams.ActivitiesStream,
     streams.ContactsStream,
     streams.CustomerNotesStream,
     streams.TasksStream,
     streams.OpportunitiesStream,
     *METRIC_STREAM_TYPES,
 )
-#: Which stream each derived stream reads its parent records from.
-PARENTS = {
-    "customer_subscriptions": "customers",
-    "plan_group_plans": "plan_groups",
-    "invoice_line_items": "invoices",
-    "invoice_transactions": "invoices",
+#: The other streams each stream is built with (constructor argument -> stream name).
+DEPENDENCIES: dict[str, dict[str, str]] = {
+    "customer_subscriptions": {
+        "parent": "customers",
+        "activities": "activities",
+        "events": "subscription_events",
+    },
+    "plan_group_plans": {"parent": "plan_groups"},
+    "invoice_line_items": {"parent": "invoices"},
+    "invoice_transactions": {"parent": "invoices"},
 }
 
 
@@ -141,12 +146,8 @@ class TapChartMogul(Tap):
         built: dict[str, ChartMogulStream] = {}
         for stream_type in STREAM_TYPES:
             name = stream_name(stream_type)
-            parent = PARENTS.get(name)
-            if parent is None:
-                built[name] = stream_type(self, services=services)
-            else:
-                parented = t.cast("type[fanout_streams.ParentRecordsStream]", stream_type)
-                built[name] = parented(self, parent=built[parent], services=services)
+            others = {arg: built[other] for arg, other in DEPENDENCIES.get(name, {}).items()}
+            built[name] = stream_type(self, services=services, **others)
         return list(built.values())
 
     # --- signals -----------------------------------------------------------------------

@@ -148,3 +148,21 @@ def test_data_dictionary_lists_every_column_of_every_stream():
         for path in SCHEMA_FILES
     }
     assert listed == expected
+
+
+def test_meltano_hub_definition_is_generated_from_the_code():
+    """meltano-hub.yml is what the generator writes now, and agrees with meltano.yml."""
+    text = (ROOT / "meltano-hub.yml").read_text()
+    assert text == load_update_docs().hub_definition()
+    hub = yaml.safe_load(text)
+    extractor = meltano_extractor()
+    assert [s["name"] for s in hub["settings"]] == OWN_SETTINGS
+    assert hub["settings"] == extractor["settings"]
+    assert set(extractor["capabilities"]) <= set(hub["capabilities"])
+    assert {"name", "variant", "namespace", "pip_url", "repo", "capabilities"} <= set(hub)
+    assert next(s for s in hub["settings"] if s["name"] == "api_key").get("sensitive") is True
+
+
+def test_meltano_yml_requires_meltano_4_4():
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    assert project["requires_meltano"] == ">=4.4,<5"
