@@ -772,8 +772,9 @@ def test_big_account_builds_without_garbage_collection_pauses():
     finally:
         gc.callbacks.remove(on_gc)
     # Unpaused, this build runs ~240 collections (2 of them full). Paused, at most the one
-    # young-generation collection that was due fires as the pause ends.
-    assert collections in ([], [0])
+    # collection that was due fires as the pause ends (which generation depends on what
+    # earlier tests left in the GC's counters).
+    assert len(collections) <= 1, collections
     assert len(big.customers) == 5000
     assert gc.isenabled()
 
