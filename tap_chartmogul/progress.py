@@ -39,10 +39,11 @@ class StreamStats:
     fetched: float | None = None
     finished: float | None = None
     outcome: str = "not selected"
+    #: When the SDK started writing the stream's records, and when progress was last told.
+    writing_since: float | None = None
     last_report: float = field(default=0.0)
 
-    @property
-    def seconds(self) -> float:
+    def seconds(self, now: float) -> float:
         """Wall time from the stream's first request to its last record fetched.
 
         Records are fetched ahead of the SDK writing them, so the time a stream waits
@@ -50,7 +51,7 @@ class StreamStats:
         """
         if self.started is None:
             return 0.0
-        end = self.fetched or self.finished or time.monotonic()
+        end = self.fetched or self.finished or now
         return max(0.0, end - self.started)
 
 
@@ -72,7 +73,6 @@ class RunProgress:
     def _touch(self, stats: StreamStats) -> None:
         if stats.started is None:
             stats.started = self._clock()
-            stats.last_report = stats.started
 
     def request(self, name: str) -> None:
         """One HTTP attempt was made for ``name``."""
@@ -96,12 +96,18 @@ class RunProgress:
                 stats.parents_total = total
 
     def records(self, name: str, count: int = 1) -> None:
-        """``count`` more records of ``name`` were handed to the SDK."""
+        """``count`` more records of ``name`` were handed to the SDK.
+
+        A progress line is due every ``PROGRESS_INTERVAL_SECONDS`` while the SDK writes
+        the stream: only long streams get one.
+        """
         with self._lock:
             stats = self.streams[name]
             self._touch(stats)
             stats.records += count
             now = self._clock()
+            if stats.writing_since is None:
+                stats.writing_since = stats.last_report = now
             due = now - stats.last_report >= PROGRESS_INTERVAL_SECONDS
             if due:
                 stats.last_report = now
@@ -128,7 +134,7 @@ class RunProgress:
         """One progress line: records, requests and rate; parents and time left for fan-outs."""
         with self._lock:
             stats = self.streams[name]
-            seconds = max(stats.seconds, 1e-9)
+            seconds = max(stats.seconds(self._clock()), 1e-9)
             line = (
                 f"{name}: {stats.records:,} records, {stats.requests:,} requests "
                 f"({stats.requests / seconds:.1f}/s) in {seconds:.0f}s"
@@ -145,7 +151,8 @@ class RunProgress:
         """The end-of-run table: one row per stream that ran."""
         with self._lock:
             rows = [s for s in self.streams.values() if s.started is not None]
-            total_seconds = self._clock() - self.run_started
+            now = self._clock()
+            total_seconds = now - self.run_started
         width = max([len("stream"), *(len(s.name) for s in rows)])
         lines = [
             f"Run summary ({total_seconds:.1f}s):",
@@ -160,7 +167,7 @@ class RunProgress:
                 outcome += f", {s.invalid_values} values nulled"
             lines.append(
                 f"{s.name:<{width}}  {s.records:>9,}  {s.requests:>8,}  {s.retries:>7,}  "
-                f"{s.seconds:>7.1f}  {outcome}"
+                f"{s.seconds(now):>7.1f}  {outcome}"
             )
         lines.append(
             f"{'total':<{width}}  {sum(s.records for s in rows):>9,}  "
