@@ -30,6 +30,7 @@ import json
 import random
 import re
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -117,11 +118,15 @@ class FakeChartMogul:
         fault_seed: int = 0,
         retry_after: str | None = None,
         fault_slow_seconds: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Configure the server (see the module docstring for the order knobs apply in).
 
         ``port=0`` binds any free port at :meth:`start`. ``fault_seed`` makes random faults
-        reproducible for a sequential client.
+        reproducible for a sequential client. ``ssl_context`` (a server-side context with
+        its certificate loaded) serves HTTPS instead of plain HTTP; the TLS handshake runs
+        on each connection's own thread, so a client that rejects the certificate never
+        stalls the others.
         """
         self._account = account if account is not None else FakeAccount()
         self.api = Api(self._account)
@@ -135,6 +140,7 @@ class FakeChartMogul:
         self.fault_kinds = fault_kinds
         self.retry_after = retry_after
         self.fault_slow_seconds = fault_slow_seconds
+        self.ssl_context = ssl_context
         self._fault_rng = random.Random(fault_seed)  # noqa: S311 - reproducible faults
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -195,6 +201,10 @@ class FakeChartMogul:
         server.on_request = self._dispatch
         server.on_connect = self._track
         server.on_disconnect = self._untrack
+        if self.ssl_context is not None:
+            server.socket = self.ssl_context.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
@@ -242,8 +252,9 @@ class FakeChartMogul:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` — no ``/v1``; clients append it."""
-        return f"http://{self.host}:{self._port}"
+        """``http://127.0.0.1:<port>`` (``https://`` with TLS) — no ``/v1``; clients append it."""
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{self.host}:{self._port}"
 
     # -- log and scripts -----------------------------------------------------------------
     @property
@@ -600,6 +611,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):  # HTTPS: handshake on this thread
+            self.request.settimeout(10)
+            self.request.do_handshake()
+            self.request.settimeout(None)
         super().setup()
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,244 @@
+"""Small misbehaving servers on 127.0.0.1 that the fake ChartMogul cannot play.
+
+The fake answers HTTP correctly, however wrong its bodies are. These speak raw TCP, so
+they can do what no well-behaved HTTP server does: drip a body one byte at a time, answer
+a TLS handshake in plain text, or stand in as a proxy that records whatever reaches it.
+Each counts the connections it accepted, which is how a test sees retries (or their
+absence) without timing anything. A self-signed certificate for the fake's HTTPS mode is
+made here too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import shutil
+import socket
+import subprocess
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+
+#: How long a handler waits for a client's request head before giving up on it.
+READ_TIMEOUT_SECONDS = 10.0
+
+
+class RawServer:
+    """A threaded TCP server; subclasses say what to do with each connection in ``serve``."""
+
+    def __init__(self) -> None:
+        """Bind any free loopback port; nothing is accepted until ``start``."""
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.connections = 0
+        self.received = b""
+        self._threads: list[threading.Thread] = []
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Accept connections on a background thread."""
+        self._acceptor.start()
+
+    def stop(self) -> None:
+        """Stop accepting, wake every handler and close the listener."""
+        self.stopping.set()
+        self._acceptor.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._listener.close()
+
+    def __enter__(self) -> RawServer:  # noqa: PYI034 - typing.Self needs 3.11
+        """Start; the ``with`` block gets the running server."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop, also when the block raised."""
+        self.stop()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(READ_TIMEOUT_SECONDS)
+            self.serve(conn)
+
+    def read_head(self, conn: socket.socket) -> bytes:
+        """Whatever the client sends first (an HTTP request head, or a TLS ClientHello)."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            if not data[:1].isalpha():  # not HTTP: one read is all a handshake sends
+                break
+        with self._lock:
+            self.received += data
+        return data
+
+    def serve(self, conn: socket.socket) -> None:
+        """Answer one connection (override)."""
+        raise NotImplementedError
+
+
+class DripServer(RawServer):
+    """Promises a JSON body and sends it one byte every ``interval`` seconds.
+
+    Each socket read gets a byte long before any read timeout, so only a deadline on the
+    whole response ends the wait. With ``headers=True`` the status line and headers drip
+    too (a slowloris in reverse: the client never even learns the status).
+    """
+
+    def __init__(
+        self, interval: float = 0.2, length: int = 100_000, *, headers: bool = False
+    ) -> None:
+        """Drip ``length`` body bytes (and the head if ``headers``), one per ``interval`` s."""
+        super().__init__()
+        self.interval = interval
+        self.length = length
+        self.headers = headers
+
+    def serve(self, conn: socket.socket) -> None:
+        """Send the head (at once, or dripped), then the body a byte at a time."""
+        self.read_head(conn)
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {self.length}\r\n\r\n"
+        ).encode()
+        body = (b'{"entries": [' + b" " * self.length)[: self.length]
+        if not self.headers:
+            conn.sendall(head)
+        for byte in head + body if self.headers else body:
+            if self.stopping.wait(self.interval):
+                return
+            conn.sendall(bytes([byte]))
+
+
+class PlainHttpServer(RawServer):
+    """Answers anything, a TLS ClientHello included, with a plain-text HTTP 400."""
+
+    def serve(self, conn: socket.socket) -> None:
+        """Read what the client sent and answer in plain HTTP, as a non-TLS port would."""
+        self.read_head(conn)
+        body = b"400 The plain HTTP request was sent to HTTPS port"
+        conn.sendall(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+
+
+class RecordingProxy(RawServer):
+    """A would-be proxy: keeps every byte a client sends it and answers 502."""
+
+    def serve(self, conn: socket.socket) -> None:
+        """Record the request (an Authorization header would be in it) and refuse it."""
+        self.read_head(conn)
+        conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (subjectAltName IP) and its key, as PEM files.
+
+    Made with the ``cryptography`` package when it is installed, else with the
+    ``openssl`` command. The certificate is its own CA, so it can be the whole bundle
+    that ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` points at.
+    """
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    try:
+        _with_cryptography(cert, key)
+    except ImportError:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            msg = "neither the cryptography package nor the openssl command is available"
+            raise RuntimeError(msg) from None
+        subprocess.run(
+            [
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return cert, key
+
+
+def _with_cryptography(cert_path: Path, key_path: Path) -> None:
+    from cryptography import x509  # noqa: PLC0415 - optional: openssl is the fallback
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
