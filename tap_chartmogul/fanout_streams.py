@@ -357,6 +357,12 @@ class InvoiceItemsStream(ParentRecordsStream):
             items = invoice.get(self.nested_key)
             if items is None or items == "":
                 continue
+            if not isinstance(invoice.get("uuid"), str) or not invoice.get("uuid"):
+                msg = (
+                    f"{self.name}: invoice {position} has {self.nested_key} but no uuid, so "
+                    "its items cannot name their invoice; stopping"
+                )
+                raise RecordError(msg)
             if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
                 msg = (
                     f"{self.name}: invoice {invoice.get('uuid') or f'at position {position}'} "

@@ -257,6 +257,15 @@ class ChartMogulSession(requests.Session):
                     raise ResponseDeadlineError(msg) from error
                 raise
 
+    def get_redirect_target(self, resp: requests.Response) -> str | None:  # noqa: ARG002
+        """No redirect is ever followed (or even parsed: a malformed Location must not crash).
+
+        ChartMogul's API does not redirect; ``responses.check_status`` reports a redirect
+        as a wrong ``api_url`` in one line. ``Session.send`` asks this even when redirects
+        are off, to prepare the next request, and urlparse raises on a malformed Location.
+        """
+        return None
+
     def environment_for(self, url: str, given: Mapping[str, t.Any]) -> dict[str, t.Any]:
         """``verify`` and ``proxies`` as ``Session.request`` would set them, and then some.
 

@@ -21,16 +21,18 @@ STATE_KEYS = frozenset({"bookmarks", "currently_syncing"})
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
-def _load(text: str, option: str) -> object:
+def _load(text: str, what: str) -> object:
+    """Parse a file's JSON; ``what`` names the file (``--state``, or ``--config file 'c.json'``)."""
+    name = what if " file" in what else f"{what} file"
     try:
         return json.loads(text)
     except RecursionError:
-        msg = f"The {option} file is nested too deeply to be a Singer {option[2:]}"
+        msg = f"The {name} is nested too deeply to be used"
         raise InputFileError(msg) from None
     except ValueError as error:
         reason = str(error).split(":", 1)[0]
         line = getattr(error, "lineno", "?")
-        msg = f"The {option} file is not valid JSON ({reason}, line {line})"
+        msg = f"The {name} is not valid JSON ({reason}, line {line})"
         raise InputFileError(msg) from None
 
 
@@ -48,7 +50,7 @@ def checked_config_files(paths: t.Iterable[str]) -> None:
         if not text.strip():
             msg = f"The {name} is empty: it should hold a JSON object of settings"
             raise InputFileError(msg)
-        config = _load(text, "--config")
+        config = _load(text, name)
         if not isinstance(config, dict):
             msg = f"The {name} must hold a JSON object of settings, got {_kind(config)}"
             raise InputFileError(msg)
@@ -173,7 +175,40 @@ def checked_catalog(
             "not have; run tap-chartmogul --discover for the list"
         )
         raise InputFileError(msg)
+    for entry in catalog["streams"]:
+        _check_replication(entry, known_streams)
     return {**catalog, "streams": [_completed(e, known_streams) for e in catalog["streams"]]}
+
+
+def _check_replication(
+    entry: dict[str, t.Any], known: t.Mapping[str, t.Mapping[str, t.Any]]
+) -> None:
+    """A catalog may choose full table for any stream, incremental only on the stream's key.
+
+    Only ``activities`` has a server-side date filter; a replication key elsewhere would
+    store a bookmark the tap cannot use (and one outside the schema crashes the SDK).
+    """
+    name = str(entry.get("tap_stream_id") or entry.get("stream"))
+    own = known[name].get("replication_key")
+    stream_level: dict[str, t.Any] = next(
+        (m.get("metadata", {}) for m in entry.get("metadata", []) if m.get("breadcrumb") == []),
+        {},
+    )
+    key = entry.get("replication_key") or stream_level.get("replication-key")
+    method = entry.get("replication_method") or stream_level.get("forced-replication-method")
+    if key and key != own:
+        supported = f"only {own!r}" if own else "full-table replication only"
+        msg = (
+            f"The --catalog file sets replication key {str(key)!r:.40} for {name!r}, which "
+            f"supports {supported}"
+        )
+        raise InputFileError(msg)
+    if str(method).upper() == "INCREMENTAL" and not own:
+        msg = (
+            f"The --catalog file asks for incremental replication of {name!r}, which is "
+            "full-table only"
+        )
+        raise InputFileError(msg)
 
 
 def _completed(

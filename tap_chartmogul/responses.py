@@ -132,8 +132,11 @@ def check_status(response: requests.Response, endpoint: str) -> None:
     if status == HTTPStatus.NOT_FOUND:
         raise NotFoundError(describe(response, endpoint), status=status, param=api_param(response))
     if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
-        location = urlsplit(response.headers.get("Location", ""))
-        target = f" to {location.hostname}" if location.hostname else ""
+        try:
+            host = urlsplit(response.headers.get("Location", "")).hostname
+        except ValueError:  # a malformed Location: say nothing about where it pointed
+            host = None
+        target = f" to {one_line(host, 60)}" if host else ""
         msg = (
             f"{endpoint} answered HTTP {status}, a redirect{target}: ChartMogul's API does not "
             "redirect, so check api_url (the tap does not follow redirects with your key)"

@@ -43,7 +43,7 @@ if t.TYPE_CHECKING:
 __all__ = ["SETTINGS", "STREAM_TYPES", "TapChartMogul"]
 
 #: Every stream, each after the streams it is built from (``DEPENDENCIES``). The SDK syncs
-#: in name order (``Tap.load_streams``); listings make that order irrelevant to what is
+#: in name order; listings make that order irrelevant to what is
 #: requested.
 STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
     streams.AccountStream,
@@ -80,6 +80,12 @@ DEPENDENCIES: dict[str, dict[str, str]] = {
 def stream_name(stream_type: type[ChartMogulStream]) -> str:
     """The ``name`` a stream class declares (the SDK types ``Stream.name`` per instance)."""
     return str(vars(stream_type)["name"])
+
+
+def replication_key(stream_type: type[ChartMogulStream]) -> str | None:
+    """The replication key a stream class declares, or None for a full-table stream."""
+    key = vars(stream_type).get("replication_key")
+    return key if isinstance(key, str) else None
 
 
 class TapChartMogul(Tap):
@@ -155,7 +161,7 @@ class TapChartMogul(Tap):
     def _install_signal_handlers(self) -> None:
         """Replace the SDK's SIGTERM/SIGINT handler with one that exits non-zero.
 
-        The SDK's handler (``PluginBase._handle_termination``) writes the state and calls
+        The SDK's own handler writes the state and calls
         ``sys.exit(0)``, which tells an orchestrator that an interrupted run succeeded.
         This one writes the state too, then exits with 128 + the signal number; background
         threads are daemons, so the exit is immediate whatever they are waiting for.
@@ -192,7 +198,7 @@ class TapChartMogul(Tap):
             known = {
                 stream_name(stream_type): {
                     "schema": SCHEMAS.get_schema(stream_name(stream_type)),
-                    "replication_key": stream_type.replication_key,
+                    "replication_key": replication_key(stream_type),
                 }
                 for stream_type in STREAM_TYPES
             }

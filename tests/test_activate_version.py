@@ -7,10 +7,15 @@ import time
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
-from tap_chartmogul.tap import STREAM_TYPES
+from tap_chartmogul.tap import STREAM_TYPES, replication_key, stream_name
 from tests.helpers import API_KEY, fake_config, run_sync
 
-FULL_TABLE = [s.name for s in STREAM_TYPES if s.replication_key is None]
+FULL_TABLE = [stream_name(s) for s in STREAM_TYPES if replication_key(s) is None]
+
+
+def test_the_full_table_streams_are_all_but_activities():
+    assert len(FULL_TABLE) == len(STREAM_TYPES) - 1
+    assert "activities" not in FULL_TABLE
 
 
 def apply_like_a_versioning_target(

@@ -18,10 +18,8 @@ import copy
 import functools
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,6 +29,8 @@ import jsonschema
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
+from tap_chartmogul.errors import InputFileError
+from tap_chartmogul.input_files import checked_config_files
 from tap_chartmogul.tap import STREAM_TYPES, stream_name
 from tests.cli import TAP, assert_no_secret, error_lines, parse_messages, tap_env, write_json
 from tests.helpers import API_KEY, UNTHROTTLED, fake_config, records, run_sync
@@ -586,24 +586,31 @@ def test_an_unusable_config_file_is_refused(tmp_path, content):
     one_error(run_tap(["--config", str(path)]), "--config")
 
 
-def test_an_unreadable_config_file_is_refused(tmp_path):
-    """chmod 000 does not stop root, so as root the tap runs as ``nobody`` here."""
-    as_root = os.geteuid() == 0
-    folder = Path(tempfile.mkdtemp()) if as_root else tmp_path
-    try:
-        folder.chmod(0o755)
-        path = folder / "config.json"
-        config_file(folder, "http://127.0.0.1:9")
-        path.chmod(0)
-        user = {"user": 65534, "group": 65534, "extra_groups": []} if as_root else {}
-        try:
-            result = run_tap(["--config", str(path)], cwd="/", **user)
-        except PermissionError:
-            pytest.skip("running as root, and cannot run the tap as nobody to test chmod 000")
-        one_error(result, "--config", "permission denied")
-    finally:
-        if as_root:
-            shutil.rmtree(folder)
+def test_an_unreadable_config_file_is_refused(tmp_path, monkeypatch):
+    """What the tap says when reading --config fails with "permission denied".
+
+    chmod 000 does not stop root (CI runs as root), so the refusal is simulated where the
+    file is read; ``test_an_unreadable_config_file_is_refused_for_real`` uses chmod 000.
+    """
+    path = tmp_path / "config.json"
+    config_file(tmp_path, "http://127.0.0.1:9")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(InputFileError) as refused:
+        checked_config_files([str(path)])
+    assert "config.json" in str(refused.value)
+    assert "permission denied" in str(refused.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="chmod 000 does not stop root")
+def test_an_unreadable_config_file_is_refused_for_real(tmp_path):
+    path = tmp_path / "config.json"
+    config_file(tmp_path, "http://127.0.0.1:9")
+    path.chmod(0)
+    one_error(run_tap(["--config", str(path)]), "--config", "permission denied")
 
 
 def test_connection_test_with_a_wrong_key(server, tmp_path):
