@@ -1,7 +1,9 @@
 """Command line: ``python -m fake_chartmogul --port 8765 --customers 100 ...``.
 
 Benchmarks and manual tap runs need the fake in its own process; ``--ready-file`` lets a
-script wait until the port is bound instead of sleeping.
+script wait until the port is bound instead of sleeping. ``--days N`` serves the account after
+N simulated days of changes (days.py), the last one stamped now; while it runs, a harness
+applies further days with ``POST /_fake/advance-day`` (``?days=N``, ``?at=<ISO datetime>``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .data import FakeAccount
+from .days import DayRates
 from .faults import FAULT_KINDS
 from .server import FakeChartMogul
 
@@ -48,16 +51,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ready-file", type=Path, default=None, help="write the base URL here once listening"
     )
+    p.add_argument(
+        "--days", type=int, default=0, help="simulated days of changes applied before serving"
+    )
+    p.add_argument(
+        "--changes-per-day",
+        type=float,
+        default=DayRates().sum(),
+        help="share of the customers changed per simulated day (default mix of kinds)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGINT/SIGTERM; scripts wait for the ready file or the stdout line."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.days < 0 or not 0.0 <= args.changes_per_day <= 1.0:
+        parser.error("--days must be >= 0 and --changes-per-day between 0 and 1")
     kinds = [k.strip() for k in args.fault_kinds.split(",") if k.strip()]
     built = time.perf_counter()
     account = FakeAccount(customers=args.customers, seed=args.seed)
     built = time.perf_counter() - built
+    account.timeline.rates = DayRates.total(args.changes_per_day)
+    aged = time.perf_counter()
+    account.timeline.advance_days(args.days)
+    aged = time.perf_counter() - aged
     fake = FakeChartMogul(
         account,
         api_key=args.api_key,
@@ -88,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     listening = f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})"
     print(listening, flush=True)  # noqa: T201 - the CLI's one line of output
     print(  # noqa: T201 - progress goes to stderr
-        f"dataset: {args.customers} customers, seed {args.seed}, built in {built:.2f}s",
+        f"dataset: {args.customers} customers, seed {args.seed}, built in {built:.2f}s; "
+        f"{args.days} days of changes ({args.changes_per_day:g} a day) in {aged:.2f}s",
         file=sys.stderr,
         flush=True,
     )

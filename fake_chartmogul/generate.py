@@ -246,6 +246,20 @@ class _Gen:
         anchor = life.lead_created if life.lead_created is not None else since
         self.crm_records(customer, anchor if anchor is not None else W0, life, out)
 
+    def new_customer(self, index: int, since: int, data_sources: list[Record]) -> Record:
+        """A paying customer whose ``customer-since`` is ``since``: a day's new sign-up.
+
+        ``index`` numbers it like the build does (``id`` = 10 001 + index). Its ``mrr``/``arr``
+        start at 0; the caller adds its subscriptions (days.py).
+        """
+        ds = self.weighted_ds(data_sources)
+        rand = self.rand
+        lead_created = since - self.between(DAY, 60 * DAY) if rand() < 0.4 else None
+        trial = since - self.between(DAY, 14 * DAY) if rand() < 0.35 else None
+        first, last = self.pick(vocab.FIRST_NAMES), self.pick(vocab.LAST_NAMES)
+        life = _Life("Active", since, lead_created, trial, first, last)
+        return self.customer_record(index, ds, _Ctx(data_sources, {}, {}), life)
+
     def lifecycle(self) -> _Life:
         """Lead or paying, with the dates that go with it (leads have no customer-since)."""
         rand, pick = self.rand, self.pick
@@ -403,9 +417,7 @@ class _Gen:
         for k in range(count):
             plan = self.pick(plans)
             start = since if k == 0 else since + int((NOW - since) * rand() * 0.6)
-            unit, interval = plan["interval_unit"], plan["interval_count"]
-            months = interval * (12.0 if unit == "year" else 1.0) if unit != "day" else 1.0
-            cycle = interval * DAY if unit == "day" else int(months * 30.44 * DAY)
+            months, cycle = plan_cycle(plan)
             active = status != "Cancelled" and (k == 0 or rand() < 0.75)
             if active:
                 end = start + -(-(NOW - start) // cycle) * cycle
@@ -423,23 +435,19 @@ class _Gen:
             if rand() < 0.02:
                 # Usually-int money fields can be floats: docs/chartmogul-api.md §4.7.
                 arr = round(mrr * 12 + 0.01 + rand() * 0.98, 2)
-            record = {
-                "id": sub_id,
-                "uuid": self.uuid(),
-                "external_id": ext,
-                "subscription_set_external_id": set_id,
-                "plan": plan["name"],
-                "quantity": quantity,
-                "mrr": mrr if active else 0,
-                "arr": arr if active else 0,
-                "status": "active" if active else "inactive",
-                "billing-cycle": unit,
-                "billing-cycle-count": interval,
-                "start-date": iso_offset(start),
-                "end-date": iso_offset(end),
-                "currency": CURRENCY,
-                "currency-sign": CURRENCY_SIGN,
-            }
+            record = subscription_record(
+                sub_id=sub_id,
+                uuid=self.uuid(),
+                external_id=ext,
+                set_id=set_id,
+                plan=plan,
+                quantity=quantity,
+                mrr=mrr,
+                arr=arr,
+                active=active,
+                start=start,
+                end=end,
+            )
             sub = _Sub(
                 record, plan, self.uuid("sub_"), months, cycle, start, end, active, mrr, None
             )
@@ -473,32 +481,11 @@ class _Gen:
             back = gone + self.between(5 * DAY, 30 * DAY)
             moves.append((gone, "churn", 0, -mrr, f"cancelled the {plan} plan"))
             moves.append((back, "reactivation", mrr, mrr, f"reactivated the {plan} plan"))
-        rec = sub.record
         for ts, kind, level, movement, text in moves:
             uuid = self.uuid()
-            out.activities.append(
-                (
-                    ts,
-                    uuid,
-                    {
-                        "activity-arr": level * 12,
-                        "activity-mrr": level,
-                        "activity-mrr-movement": movement,
-                        "billing-connector-uuid": customer["data_source_uuid"],
-                        "currency": CURRENCY,
-                        "customer-external-id": customer["external_id"],
-                        "customer-name": customer["name"],
-                        "customer-uuid": customer["uuid"],
-                        "date": iso_offset(ts),
-                        "description": text,
-                        "plan-external-id": sub.plan["external_id"],
-                        "subscription-external-id": rec["external_id"],
-                        "subscription-set-external-id": rec["subscription_set_external_id"],
-                        "type": kind,
-                        "uuid": uuid,
-                    },
-                )
-            )
+            move = (ts, kind, level, movement, text)
+            record = activity_record(customer, sub.record, sub.plan, move, uuid)
+            out.activities.append((ts, uuid, record))
 
     def events(self, customer: Record, sub: _Sub, mrr: int, out: _Out) -> None:
         """subscription_start always; cancellations carry the ``""`` type trap sometimes."""
@@ -522,32 +509,30 @@ class _Gen:
             created = min(ts + self.between(0, 7200), NOW - 60)
             updated = created + (self.between(60, 30 * DAY) if rand() < 0.1 else 0)
             updated = min(updated, NOW - 1)
-            filled = style == "filled"
-            empty: str | None = "" if style == "blank" else None
-            event = {
-                "id": 0,
-                "data_source_uuid": customer["data_source_uuid"],
-                "customer_external_id": customer["external_id"],
-                "subscription_set_external_id": (
-                    rec["subscription_set_external_id"] if filled else empty
-                ),
-                "subscription_external_id": rec["external_id"],
-                "plan_external_id": sub.plan["external_id"] if filled else empty,
-                "event_date": iso_z(ts),
-                "effective_date": iso_z(ts),
-                "event_type": kind,
-                "external_id": f"evt_{self.bits(40):010x}" if rand() < 0.6 else None,
-                "errors": {},
-                "created_at": iso_z(created),
-                "updated_at": iso_z(updated),
-                "quantity": rec["quantity"] if filled else empty,
-                "currency": CURRENCY if filled else empty,
-                "amount_in_cents": amount if filled else empty,
-                "tax_amount_in_cents": (amount * 19 // 100 if filled and rand() < 0.4 else None),
-                "retracted_event_id": None,
-            }
+            event = self.event(
+                customer, rec, sub.plan, (ts, kind, amount, style), (created, updated)
+            )
             out.events.append((created, out.event_seq, event))
             out.event_seq += 1
+
+    def event(
+        self,
+        customer: Record,
+        sub: Record,
+        plan: Record,
+        spec: tuple[int, str, int, str],
+        times: tuple[int, int],
+    ) -> Record:
+        """One subscription event from ``spec`` (event time, type, amount, style) and ``times``.
+
+        ``times`` is (created, updated). The style is ``filled``, ``blank`` (``""`` for missing
+        values) or ``null``: the type trap of docs/chartmogul-api.md §2.15. Draws its two random
+        fields in a fixed order, the build's.
+        """
+        external_id = f"evt_{self.bits(40):010x}" if self.rand() < 0.6 else None
+        filled = spec[3] == "filled"
+        tax = spec[2] * 19 // 100 if filled and self.rand() < 0.4 else None
+        return event_record(customer, sub, plan, spec, (*times, external_id, tax))
 
     def invoices(self, customer: Record, since: int, subs: list[_Sub], out: _Out) -> None:
         rand = self.rand
@@ -764,6 +749,127 @@ class _Gen:
             )
 
 
+class Drawer(_Gen):
+    """The generator's random drawing, reused for records made after the build (days.py).
+
+    Records drawn here have exactly the generator's shapes and quirks because they come from
+    the same methods; only the caller decides the dates.
+    """
+
+    def __init__(self, seed: int) -> None:
+        """Draw from ``random.Random(seed)``; the seed names the day, not the account size."""
+        super().__init__(0, seed)
+
+
+def plan_cycle(plan: Record) -> tuple[float, int]:
+    """(months per billing cycle, cycle length in seconds) of ``plan``."""
+    unit, interval = plan["interval_unit"], plan["interval_count"]
+    months = interval * (12.0 if unit == "year" else 1.0) if unit != "day" else 1.0
+    cycle = interval * DAY if unit == "day" else int(months * 30.44 * DAY)
+    return months, cycle
+
+
+def subscription_record(  # noqa: PLR0913 - one argument per drawn value
+    *,
+    sub_id: int,
+    uuid: str,
+    external_id: str,
+    set_id: str,
+    plan: Record,
+    quantity: int,
+    mrr: int,
+    arr: float,
+    active: bool,
+    start: int,
+    end: int,
+) -> Record:
+    """A ``/customers/{uuid}/subscriptions`` entry (docs/chartmogul-api.md §2.6).
+
+    Inactive subscriptions carry ``mrr``/``arr`` 0 and end on their cancellation.
+    """
+    return {
+        "id": sub_id,
+        "uuid": uuid,
+        "external_id": external_id,
+        "subscription_set_external_id": set_id,
+        "plan": plan["name"],
+        "quantity": quantity,
+        "mrr": mrr if active else 0,
+        "arr": arr if active else 0,
+        "status": "active" if active else "inactive",
+        "billing-cycle": plan["interval_unit"],
+        "billing-cycle-count": plan["interval_count"],
+        "start-date": iso_offset(start),
+        "end-date": iso_offset(end),
+        "currency": CURRENCY,
+        "currency-sign": CURRENCY_SIGN,
+    }
+
+
+def activity_record(
+    customer: Record, sub: Record, plan: Record, move: tuple[int, str, int, int, str], uuid: str
+) -> Record:
+    """A global ``/activities`` entry (docs/chartmogul-api.md §2.7).
+
+    ``move`` is (time, type, MRR after the move, MRR movement, description).
+    """
+    ts, kind, level, movement, text = move
+    return {
+        "activity-arr": level * 12,
+        "activity-mrr": level,
+        "activity-mrr-movement": movement,
+        "billing-connector-uuid": customer["data_source_uuid"],
+        "currency": CURRENCY,
+        "customer-external-id": customer["external_id"],
+        "customer-name": customer["name"],
+        "customer-uuid": customer["uuid"],
+        "date": iso_offset(ts),
+        "description": text,
+        "plan-external-id": plan["external_id"],
+        "subscription-external-id": sub["external_id"],
+        "subscription-set-external-id": sub["subscription_set_external_id"],
+        "type": kind,
+        "uuid": uuid,
+    }
+
+
+def event_record(
+    customer: Record,
+    sub: Record,
+    plan: Record,
+    spec: tuple[int, str, int, str],
+    drawn: tuple[int, int, str | None, int | None],
+) -> Record:
+    """A ``/subscription_events`` entry (docs/chartmogul-api.md §2.15), ``id`` still 0.
+
+    ``spec`` is (event time, type, amount, style) and ``drawn`` (created, updated,
+    external id, tax); see :meth:`Drawer.event`.
+    """
+    ts, kind, amount, style = spec
+    filled = style == "filled"
+    empty: str | None = "" if style == "blank" else None
+    return {
+        "id": 0,
+        "data_source_uuid": customer["data_source_uuid"],
+        "customer_external_id": customer["external_id"],
+        "subscription_set_external_id": sub["subscription_set_external_id"] if filled else empty,
+        "subscription_external_id": sub["external_id"],
+        "plan_external_id": plan["external_id"] if filled else empty,
+        "event_date": iso_z(ts),
+        "effective_date": iso_z(ts),
+        "event_type": kind,
+        "external_id": drawn[2],
+        "errors": {},
+        "created_at": iso_z(drawn[0]),
+        "updated_at": iso_z(drawn[1]),
+        "quantity": sub["quantity"] if filled else empty,
+        "currency": CURRENCY if filled else empty,
+        "amount_in_cents": amount if filled else empty,
+        "tax_amount_in_cents": drawn[3],
+        "retracted_event_id": None,
+    }
+
+
 @dataclass
 class _Ctx:
     data_sources: list[Record]
@@ -814,7 +920,7 @@ class _Out:
 
 @dataclass
 class _Life:
-    """Lifecycle of one customer as drawn by :meth:`_Gen.lifecycle`."""
+    """Lifecycle of one customer as drawn by :meth:`Drawer.lifecycle`."""
 
     status: str
     since: int | None

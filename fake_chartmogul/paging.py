@@ -5,6 +5,11 @@ sort keys, rebuilt only when the account changes. A cursor encodes the sort key 
 record served (like the real ``"<timestamp>&<id>"`` cursors, docs/chartmogul-api.md §1.2),
 so serving a page is a bisect plus ``per_page`` steps — O(page size) — and stays correct when
 records are added or removed between pages.
+
+When the account can say which records were merely added since the last snapshot (its journal,
+see ``FakeAccount.insert_records``), the snapshot and its equality indexes absorb them in
+O(added · log n) key work instead of re-sorting: a 100 000-customer account re-sorts in seconds,
+which would otherwise land on the first request after every simulated day.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 from .formats import b64decode, b64encode, to_ns, uuid_millis
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Iterator
+    from collections.abc import Callable, Hashable, Iterator, Sequence
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
+Stamp = tuple[int, int, int]
+"""(account version, id of the source list, its length): what a snapshot was taken of."""
 LEAD_NS = 1 << 62
 """Sort position of customers without ``customer-since`` (leads): after everyone else."""
 MAX_PER_PAGE = 200
@@ -184,13 +191,19 @@ class SortedCollection:
         source: Callable[[], list[Record]],
         version: Callable[[], int],
         key: Callable[[Record], Key],
+        additions: Callable[[Stamp, Stamp], Sequence[Record] | None] | None = None,
     ) -> None:
-        """Serve ``source()`` sorted by ``key``; re-sort whenever ``version()`` changes."""
+        """Serve ``source()`` sorted by ``key``; re-sort whenever ``version()`` changes.
+
+        ``additions(old, new)`` may return the records added to the source between two stamps
+        (``None`` when it cannot tell); they are then merged in instead of re-sorting all.
+        """
         self._source = source
         self._version = version
         self._key = key
+        self._additions = additions
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: Stamp | None = None
         self._view = EMPTY_VIEW
         self._indexes: dict[str, dict[Hashable, SortedView]] = {}
 
@@ -202,11 +215,36 @@ class SortedCollection:
         with self._lock:
             if stamp == self._stamp:
                 return
+            added = None
+            if self._additions is not None and self._stamp is not None:
+                added = self._additions(self._stamp, stamp)
             with gc_paused():
-                decorated = sorted(((self._key(r), r) for r in list(records)), key=lambda t: t[0])
-                self._view = SortedView([t[0] for t in decorated], [t[1] for t in decorated])
-            self._indexes = {}
+                if added is not None:
+                    self._absorb(added)
+                else:
+                    decorated = sorted(
+                        ((self._key(r), r) for r in list(records)), key=lambda t: t[0]
+                    )
+                    self._view = SortedView([t[0] for t in decorated], [t[1] for t in decorated])
+                    self._indexes = {}
             self._stamp = stamp
+
+    def _absorb(self, added: Sequence[Record]) -> None:
+        """Merge ``added`` into the snapshot and every built index (copy-on-write views).
+
+        Requests in flight keep paging through the views they already hold; only the
+        affected index groups get new views.
+        """
+        new = sorted(((self._key(r), r) for r in added), key=lambda t: t[0])
+        self._view = _merged(self._view, new)
+        for field, groups in self._indexes.items():
+            by_value: dict[Hashable, list[tuple[Key, Record]]] = {}
+            for k, r in new:
+                value = r.get(field)
+                if not isinstance(value, (list, dict)):
+                    by_value.setdefault(value, []).append((k, r))
+            for value, items in by_value.items():
+                groups[value] = _merged(groups.get(value, EMPTY_VIEW), items)
 
     def view(self) -> SortedView:
         """The whole list in serving order (re-sorted first if the account changed)."""
@@ -222,6 +260,24 @@ class SortedCollection:
             found = _group(self._view, field)
             indexes[field] = found
         return found
+
+
+def _merged(view: SortedView, new: list[tuple[Key, Record]]) -> SortedView:
+    """A new view of ``view`` plus the key-sorted ``new`` pairs (equal keys: new ones last)."""
+    old_keys, old_records = view.keys, view.records
+    keys: list[Key] = []
+    records: list[Record] = []
+    done = 0
+    for k, r in new:
+        i = bisect.bisect_right(old_keys, k, done)
+        keys += old_keys[done:i]
+        records += old_records[done:i]
+        keys.append(k)
+        records.append(r)
+        done = i
+    keys += old_keys[done:]
+    records += old_records[done:]
+    return SortedView(keys, records)
 
 
 def _group(view: SortedView, field: str) -> dict[Hashable, SortedView]:

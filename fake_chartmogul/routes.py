@@ -29,6 +29,7 @@ from .paging import (
     Selection,
     SortedCollection,
     SortedView,
+    Stamp,
     created_at_ns,
     customer_codec,
     invalid_cursor,
@@ -241,11 +242,13 @@ class Api:
             return account.version
 
         self.collections: dict[str, SortedCollection] = {
-            name: SortedCollection(_getter(account, spec.attr), version, spec.codec.key)
+            name: SortedCollection(
+                _getter(account, spec.attr), version, spec.codec.key, _journal(account, spec.attr)
+            )
             for name, spec in LISTS.items()
         }
         self.activity_collection = SortedCollection(
-            _getter(account, "activities"), version, activity_key
+            _getter(account, "activities"), version, activity_key, _journal(account, "activities")
         )
 
     def warm(self) -> None:
@@ -475,6 +478,11 @@ def _subscription_page(cursor: str) -> int:
 
 def _getter(account: FakeAccount, attr: str) -> Callable[[], list[Record]]:
     return lambda: getattr(account, attr)
+
+
+def _journal(account: FakeAccount, attr: str) -> Callable[[Stamp, Stamp], list[Record] | None]:
+    """Records the account journaled into ``attr`` between two index snapshots."""
+    return lambda old, new: account.added_since(attr, old, new)
 
 
 def _small_view(records: list[Record], codec: CursorCodec) -> SortedView:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .data import FakeAccount
+from .days import ADVANCE_DAY_PATH, advance_from_query
 from .faults import (
     FAULT_KINDS,
     HTML_LOGIN,
@@ -340,6 +341,9 @@ class FakeChartMogul:
             h.end_headers()
             h.wfile.write(body)
             return
+        if split.path == ADVANCE_DAY_PATH:  # harness-only as well
+            self._advance_day(h, split.query)
+            return
         req = _Request(
             handler=h,
             path=unquote(split.path),
@@ -356,6 +360,33 @@ class FakeChartMogul:
             raise
         finally:
             self._log_request(req)
+
+    def _advance_day(self, h: _Handler, raw_query: str) -> None:
+        """POST ``ADVANCE_DAY_PATH``: apply simulated days (days.py) and answer what changed.
+
+        The indexes are brought up to date before answering, so the next API request does not
+        pay for it. Not logged, limited or faulted, like the stats.
+        """
+        self._drain_body(h)
+        headers = {}
+        if h.command != "POST":
+            status, payload = 405, {"error": "Method not allowed"}
+            headers["Allow"] = "POST"
+        else:
+            try:
+                payload = advance_from_query(self._account, raw_query)
+                status = 200
+            except ValueError as exc:
+                status, payload = 400, {"error": str(exc)}
+            self.api.warm()
+        body = _json(payload)
+        h.send_response(status)
+        h.send_header("Content-Type", JSON)
+        h.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.end_headers()
+        h.wfile.write(body)
 
     def _log_request(self, req: _Request) -> None:
         """Append the record once, just before the answer goes out.
