@@ -28,6 +28,7 @@ which ``Session.send`` (what the SDK calls) does not apply by itself:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import heapq
 import os
@@ -49,6 +50,8 @@ API_REQUESTS_PER_SECOND = 40
 API_MAX_CONNECTIONS = 20
 #: How long a 429 pauses every request of the run (ChartMogul's window is one second).
 RATE_LIMITED_PAUSE_SECONDS = 1.0
+#: The window the rate is counted over, with a little room for the network's jitter.
+WINDOW_SECONDS = 1.02
 #: No proxy at all, whatever the environment says (for plain-http loopback URLs).
 NO_PROXIES: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
@@ -181,13 +184,20 @@ _POOL_CLASSES = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
 
 class Pacer:
-    """Hands out send times ``1 / rate`` seconds apart, in the order requests ask."""
+    """Hands out send times ``1 / rate`` seconds apart, in the order requests ask.
 
-    def __init__(self, rate: float, clock: t.Callable[[], float] = time.monotonic) -> None:
+    A thread can wake up late for its send time (a busy CPU), and several late ones would
+    then leave together; so each send is also admitted against the actual send times of
+    the last second: never more than ``rate`` in any one-second window.
+    """
+
+    def __init__(self, rate: int, clock: t.Callable[[], float] = time.monotonic) -> None:
         """``rate`` requests per second at most; ``clock`` is injectable for tests."""
+        self.rate = rate
         self.interval = 1.0 / rate
         self._clock = clock
         self._next = 0.0
+        self._sent: collections.deque[float] = collections.deque(maxlen=rate)
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -197,6 +207,25 @@ class Pacer:
             slot = max(now, self._next)
             self._next = slot + self.interval
         return slot - now
+
+    def admit(self) -> float:
+        """Record a send now and return 0, or return how long to wait before trying again."""
+        with self._lock:
+            now = self._clock()
+            if len(self._sent) == self.rate:
+                free_at = self._sent[0] + WINDOW_SECONDS
+                if free_at > now:
+                    return free_at - now
+            self._sent.append(now)
+            return 0.0
+
+    def wait_turn(self, sleep: t.Callable[[float], None] = time.sleep) -> None:
+        """Wait for the booked send time, then until the last second has room."""
+        wait = self.reserve()
+        if wait > 0:
+            sleep(wait)
+        while (wait := self.admit()) > 0:
+            sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """Book no send time earlier than ``seconds`` from now (after a 429)."""
@@ -212,9 +241,7 @@ class _PacedDeadlineAdapter(HTTPAdapter):
         super().__init__(pool_connections=1, pool_maxsize=max_connections, pool_block=True)
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # type: ignore[override]
-        wait = self.pacer.reserve()
-        if wait > 0:
-            time.sleep(wait)
+        self.pacer.wait_turn()
         response = super().send(request, **kwargs)
         if response.status_code == 429:  # noqa: PLR2004 - Too Many Requests
             self.pacer.pause(RATE_LIMITED_PAUSE_SECONDS)

@@ -8,6 +8,7 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
+from tap_chartmogul.http_session import WINDOW_SECONDS, Pacer
 from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
@@ -117,3 +118,34 @@ def test_more_than_40_requests_per_second_warns(account, caplog):
     with FakeChartMogul(account, api_key=API_KEY) as server, caplog.at_level(logging.WARNING):
         run_sync(fake_config(server, requests_per_second=100), streams=["account"])
     assert any("above ChartMogul's 40 requests/s" in m for m in caplog.messages)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_pacer_spaces_sends_and_never_lets_late_ones_burst():
+    clock = FakeClock()
+    pacer = Pacer(10, clock=clock)
+    sent = []
+    for _ in range(10):
+        pacer.wait_turn(sleep=clock.sleep)
+        sent.append(clock.now)
+    assert sent == pytest.approx([100.0 + i / 10 for i in range(10)])
+    # Ten more threads book their times (101.0 to 101.9), then all wake up late, at 101.5.
+    booked = [pacer.reserve() for _ in range(10)]
+    assert booked == pytest.approx([0.1 + 0.1 * i for i in range(10)])
+    clock.now = 101.5
+    admitted = [pacer.admit() == 0 for _ in range(10)]
+    # The last second already holds the sends of 100.5 to 100.9: only five more fit now.
+    assert admitted == [True] * 5 + [False] * 5
+    assert pacer.admit() == pytest.approx(100.5 + WINDOW_SECONDS - 101.5)
