@@ -20,6 +20,14 @@ Each measurement runs the tap and the fake API in separate processes:
    parse + one JSON line written per record, sequential) measured in the same run.
 3. Memory: peak RSS of the tap for customers, invoices and activities at 2,000 and
    at 50,000 customers. Ratio: the larger over the smaller.
+4. Daily run: 100,000 customers, ``subscriptions_refresh: changed``, every stream. A first
+   run (no state: everyone is read; the fake's limits lifted to keep it short) leaves its
+   state; the fake then applies one simulated day (about 1% of customers change), the state
+   is dated as if that first run had started a day earlier, and a second run, against
+   ChartMogul's limits at 50 ms, starts from it. Reported: its requests and wall time, its
+   bound, and the first run's request count (what an ``all`` run costs every day).
+   Target: requests <= (changed customers + customers / 7) x 1.2 + the list pages, and
+   wall <= 1.10 x bound.
 
 Wall, CPU and peak RSS are the tap process's own (``os.wait4`` rusage).
 """
@@ -37,6 +45,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -66,6 +75,7 @@ class Run:
     by_status: dict[str, int] = field(default_factory=dict)
     log_lines: int = 0
     requests_by_stream: dict[str, int] = field(default_factory=dict)
+    state: dict | None = None
 
     @property
     def total_records(self) -> int:
@@ -120,6 +130,12 @@ class Fake:
         with urllib.request.urlopen(f"{self.url}/_fake/stats", timeout=10) as answer:  # noqa: S310
             return json.loads(answer.read())
 
+    def post(self, path: str) -> dict:
+        """A harness call (``/_fake/advance-day``, ``/_fake/knobs``)."""
+        request = urllib.request.Request(f"{self.url}{path}", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=600) as answer:  # noqa: S310
+            return json.loads(answer.read())
+
     def __enter__(self) -> Fake:  # noqa: PYI034 - Self needs Python 3.11
         return self
 
@@ -144,13 +160,21 @@ def catalog_for(streams: tuple[str, ...] | None, folder: Path) -> list[str]:
     return ["--catalog", str(path)]
 
 
-def run_tap(fake: Fake, settings: dict, streams: tuple[str, ...] | None = None) -> Run:
+def run_tap(
+    fake: Fake,
+    settings: dict,
+    streams: tuple[str, ...] | None = None,
+    state: dict | None = None,
+) -> Run:
     """Run the tap once against ``fake``, counting records per stream from its output."""
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         config = folder / "config.json"
         config.write_text(json.dumps({"api_key": KEY, "api_url": fake.url, **settings}))
         args = [TAP, "--config", str(config), *catalog_for(streams, folder)]
+        if state is not None:
+            (folder / "state.json").write_text(json.dumps(state))
+            args += ["--state", str(folder / "state.json")]
         before = fake.stats()["requests"]
         statuses_before = fake.stats()["by_status"]
         with (folder / "stderr").open("w") as stderr:
@@ -158,12 +182,15 @@ def run_tap(fake: Fake, settings: dict, streams: tuple[str, ...] | None = None) 
             process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr)
             records: dict[str, int] = {}
             prefix = b'{"type":"RECORD","stream":"'
+            last_state = b""
             if process.stdout is None:  # pragma: no cover - PIPE always gives one
                 raise SystemExit(1)
             for line in process.stdout:
                 if line.startswith(prefix):
                     stream = line[len(prefix) : line.index(b'"', len(prefix))].decode()
                     records[stream] = records.get(stream, 0) + 1
+                elif line.startswith(b'{"type":"STATE"'):
+                    last_state = line
             _, status, usage = os.wait4(process.pid, 0)
             wall = time.monotonic() - started
             process.returncode = os.waitstatus_to_exitcode(status)
@@ -192,6 +219,7 @@ def run_tap(fake: Fake, settings: dict, streams: tuple[str, ...] | None = None) 
             by_status,
             log_lines=len(log.splitlines()),
             requests_by_stream=requests_by_stream,
+            state=json.loads(last_state)["value"] if last_state else None,
         )
 
 
@@ -267,20 +295,53 @@ def latency_matrix(sizes: tuple[int, ...], latencies: tuple[float, ...]) -> list
     return summary
 
 
+def daily_run(customers: int, latency: float) -> list[str]:
+    """Measurement 4: the second of two daily runs in ``changed`` mode."""
+    changed_mode = {"subscriptions_refresh": "changed"}
+    with Fake(customers) as fake:
+        first = run_tap(fake, {**changed_mode, "requests_per_second": 100_000})
+        day = fake.post("/_fake/advance-day")["days"][-1]
+        visible = sum(len(v) for k, v in day["changes"].items() if k != "renewal")
+        renewals = len(day["changes"].get("renewal", ()))
+        fake.post(f"/_fake/knobs?latency={latency}&rate_limit={API_RATE}&max_connections=20")
+        state = first.state or {}
+        refresh = state["bookmarks"]["customer_subscriptions"]["subscriptions_refresh"]
+        started = datetime.fromisoformat(refresh["last_run_started"])
+        refresh["last_run_started"] = (started - timedelta(days=1)).isoformat()
+        second = run_tap(fake, changed_mode, state=state)
+    bound = second.bound(latency)
+    fan_out = second.requests_by_stream.get("customer_subscriptions", 0)
+    pages = second.requests - fan_out
+    budget = (visible + customers / 7) * 1.2 + pages
+    print(row(f"4. daily run (changed), {latency * 1000:.0f} ms", customers, second, bound))
+    summary = (
+        f"4. Daily run at {customers:,} customers ({visible:,} changed visibly, {renewals:,} "
+        f"renewals): {second.requests:,} requests ({fan_out:,} for subscriptions, {pages:,} "
+        f"list pages) in {second.wall:.1f} s; bound {bound:.1f} s = {second.wall / bound:.3f} "
+        f"(target <= 1.10); budget {budget:,.0f} requests (target: at most that); "
+        f"429s+503s {second.by_status.get('429', 0) + second.by_status.get('503', 0)}. "
+        f"An `all` run makes {first.requests:,} requests: {first.requests / API_RATE / 60:.0f} "
+        "min at 40/s."
+    )
+    return [summary]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that it runs")
     parser.add_argument(
-        "--only", choices=("latency", "cpu", "memory"), help="run only this measurement"
+        "--only",
+        choices=("latency", "cpu", "memory", "daily"),
+        help="run only this measurement",
     )
     args = parser.parse_args()
-    sizes, latencies, cpu_size, small, large = (
-        ((150,), (0.01, 0.05), 400, 200, 1000)
+    sizes, latencies, cpu_size, small, large, daily = (
+        ((150,), (0.01, 0.05), 400, 200, 1000, 300)
         if args.smoke
-        else ((2_000, 10_000), (0.05, 0.3, 0.6), 10_000, 2_000, 50_000)
+        else ((2_000, 10_000), (0.05, 0.3, 0.6), 10_000, 2_000, 50_000, 100_000)
     )
     unthrottled = {"requests_per_second": 100_000}
-    wanted = {args.only} if args.only else {"latency", "cpu", "memory"}
+    wanted = {args.only} if args.only else {"latency", "cpu", "memory", "daily"}
 
     print(
         f"tap-chartmogul benchmark on {platform.node()}: {os.cpu_count()} cores, "
@@ -315,6 +376,9 @@ def main() -> None:
             f"3. Memory: peak RSS {memory[small].peak_rss_mb:.0f} MB at {small:,} customers, "
             f"{memory[large].peak_rss_mb:.0f} MB at {large:,} = {memory_ratio:.3f} (was 1.083)"
         )
+
+    if "daily" in wanted:
+        results += daily_run(daily, 0.05)
 
     print()
     print("\n".join(results))

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 
 #: Counters for a benchmark harness running the fake as a separate process.
 STATS_PATH = "/_fake/stats"
+#: Harness endpoint (POST ``?latency=0.05&rate_limit=40&max_connections=20``): change the
+#: knobs of a running fake from another process (an empty value switches a limit off).
+KNOBS_PATH = "/_fake/knobs"
 UNAUTHORIZED = {"code": 401, "message": "No valid API key provided", "param": None}
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 _TEXT = "text/plain"
@@ -344,6 +347,9 @@ class FakeChartMogul:
         if split.path == ADVANCE_DAY_PATH:  # harness-only as well
             self._advance_day(h, split.query)
             return
+        if split.path == KNOBS_PATH:  # harness-only as well
+            self._set_knobs(h, split.query)
+            return
         req = _Request(
             handler=h,
             path=unquote(split.path),
@@ -387,6 +393,42 @@ class FakeChartMogul:
             h.send_header(name, value)
         h.end_headers()
         h.wfile.write(body)
+
+    def _set_knobs(self, h: _Handler, raw_query: str) -> None:
+        """POST ``KNOBS_PATH``: set latency, rate limit and connection cap; answer them all."""
+        self._drain_body(h)
+        status, payload = 200, self._apply_knobs(raw_query)
+        if h.command != "POST":
+            status, payload = 405, {"error": "Method not allowed"}
+        elif "error" in payload:
+            status = 400
+        body = _json(payload)
+        h.send_response(status)
+        h.send_header("Content-Type", JSON)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _apply_knobs(self, raw_query: str) -> dict[str, Any]:
+        knobs = dict(parse_qsl(raw_query, keep_blank_values=True))
+        unknown = sorted(set(knobs) - {"latency", "rate_limit", "max_connections"})
+        if unknown:
+            return {"error": f"unknown knobs {unknown}"}
+        try:
+            if "latency" in knobs:
+                self.latency = float(knobs["latency"] or 0)
+            if "rate_limit" in knobs:
+                self.rate_limit_rps = int(knobs["rate_limit"]) if knobs["rate_limit"] else None
+            if "max_connections" in knobs:
+                value = knobs["max_connections"]
+                self.max_connections = int(value) if value else None
+        except ValueError as exc:
+            return {"error": str(exc)}
+        return {
+            "latency": self.latency,
+            "rate_limit": self.rate_limit_rps,
+            "max_connections": self.max_connections,
+        }
 
     def _log_request(self, req: _Request) -> None:
         """Append the record once, just before the answer goes out.

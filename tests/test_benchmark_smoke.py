@@ -28,6 +28,7 @@ def test_benchmark_smoke_run_prints_every_figure():
     assert "Log lines of a default run" in out
     assert "2. CPU-bound: tap" in out
     assert "3. Memory: peak RSS" in out
+    assert "4. Daily run at 300 customers" in out
     assert "| 1. all streams, 50 ms |" in out
     # The smoke run still goes through the pacer against a fake that enforces
     # ChartMogul's limits: no 429 or 503 may show up.

@@ -27,6 +27,7 @@ from fake_chartmogul.days import ADVANCE_DAY_PATH, KINDS, DayRates, Timeline
 from fake_chartmogul.formats import iso_offset, iso_z, to_ns
 from fake_chartmogul.generate import plan_cycle
 from fake_chartmogul.paging import SortedCollection, created_at_ns, newest_first_codec
+from fake_chartmogul.server import KNOBS_PATH
 from tests.test_fake_api import AUTH, KEY, get, walk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -469,3 +470,17 @@ def test_cli_serves_an_account_after_days(tmp_path: Path):
     assert iso_offset(stamps[-1]) == answer["days"][0]["at"]
     assert stamps[1] - stamps[0] == stamps[2] - stamps[1] == DAY
     assert len(stamps) == 4 or iso_offset(stamps[2]) == answer["days"][0]["at"]
+
+
+def test_knobs_can_be_changed_from_another_process():
+    account = FakeAccount(customers=10, seed=1)
+    with FakeChartMogul(account, api_key=KEY) as fake:
+        knobs_query = {"latency": "0.01", "rate_limit": "40", "max_connections": ""}
+        status, knobs = post(fake, KNOBS_PATH, knobs_query)
+        assert status == 200
+        assert knobs == {"latency": 0.01, "rate_limit": 40, "max_connections": None}
+        assert fake.rate_limit_rps == 40
+        assert fake.latency == 0.01
+        status, _ = post(fake, KNOBS_PATH, {"speed": "9"})
+        assert status == 400
+        assert fake.requests == []  # harness calls are not logged
