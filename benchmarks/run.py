@@ -334,12 +334,16 @@ def main() -> None:
         choices=("latency", "cpu", "memory", "daily"),
         help="run only this measurement",
     )
+    parser.add_argument("--sizes", type=int, nargs="+", help="customers, for the latency runs")
+    parser.add_argument("--latencies", type=float, nargs="+", help="seconds, for the latency runs")
     args = parser.parse_args()
     sizes, latencies, cpu_size, small, large, daily = (
         ((150,), (0.01, 0.05), 400, 200, 1000, 300)
         if args.smoke
         else ((2_000, 10_000), (0.05, 0.3, 0.6), 10_000, 2_000, 50_000, 100_000)
     )
+    sizes = tuple(args.sizes) if args.sizes else sizes
+    latencies = tuple(args.latencies) if args.latencies else latencies
     unthrottled = {"requests_per_second": 100_000}
     wanted = {args.only} if args.only else {"latency", "cpu", "memory", "daily"}
 

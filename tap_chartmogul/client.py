@@ -18,12 +18,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import SinglePagePaginator
 
 from tap_chartmogul import logs, responses, retry, schemas
-from tap_chartmogul.errors import (
-    ChartMogulAPIError,
-    RecordError,
-    RunCancelledError,
-    TapChartMogulError,
-)
+from tap_chartmogul.errors import RecordError, RunCancelledError, TapChartMogulError
 from tap_chartmogul.listings import Listing
 from tap_chartmogul.pagination import ChartMogulCursorPaginator
 from tap_chartmogul.services import RunServices
@@ -188,27 +183,11 @@ class ChartMogulStream(RESTStream[str | None]):
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         """The records under ``records_key`` (or the whole body for a one-object endpoint)."""
-        payload = t.cast("responses.ChartMogulResponse", response).payload
-        if self.records_key is None:
-            return [payload]
-        records = payload.get(self.records_key)
-        endpoint = responses.endpoint_of(response, self.path or "")
-        if not isinstance(records, list):
-            found = "no" if records is None else f"a {type(records).__name__} as its"
-            keys = ", ".join(sorted(payload)[:10]) or "none"
-            msg = (
-                f"ChartMogul's response for {endpoint} has {found} "
-                f"{self.records_key!r} list (keys: {keys})"
-            )
-            raise ChartMogulAPIError(msg)
-        for position, record in enumerate(records):
-            if not isinstance(record, dict):
-                msg = (
-                    f"ChartMogul's response for {endpoint} has {type(record).__name__} "
-                    f"instead of a record at position {position + 1} of {self.records_key!r}"
-                )
-                raise ChartMogulAPIError(msg)
-        return records
+        return responses.records_in(
+            t.cast("responses.ChartMogulResponse", response).payload,
+            self.records_key,
+            responses.endpoint_of(response, self.path or ""),
+        )
 
     # --- records -------------------------------------------------------------------------
 
@@ -259,25 +238,25 @@ class ChartMogulStream(RESTStream[str | None]):
             raise
         except Exception as error:
             outcome = "failed"
-            self.services.cancel()
-            if isinstance(error, TapChartMogulError):
-                logs.REPORTED_FAILURES.reported(self.name)
+            self._failed(reported=isinstance(error, TapChartMogulError))
             raise
         finally:
             progress.records(self.name, count - reported)
             if outcome != "completed" or self.dry_run:
                 self.listing.cancel()
-            self._finish(outcome)
+            if self.services.writer is not None:
+                complete = outcome == "completed" and not self.dry_run
+                self.services.writer.stream_ended(
+                    [stream_map.stream_alias for stream_map in self.stream_maps],
+                    activate=complete and self.activates_version(),
+                )
+            progress.finish(self.name, outcome, sum(self._shaper.invalid_values.values()))
 
-    def _finish(self, outcome: str) -> None:
-        writer = self.services.writer
-        aliases = [stream_map.stream_alias for stream_map in self.stream_maps]
-        if writer is not None:
-            if outcome == "completed" and not self.dry_run and self.activates_version():
-                writer.release_activate_version(aliases)
-            else:
-                writer.drop_activate_version(aliases)
-        self.services.progress.finish(self.name, outcome, sum(self._shaper.invalid_values.values()))
+    def _failed(self, *, reported: bool) -> None:
+        """The stream fails: stop the run's background work; mark an error the tap reports."""
+        self.services.cancel()
+        if reported:
+            logs.REPORTED_FAILURES.reported(self.name)
 
     def activates_version(self) -> bool:
         """Whether a completed run holds every record (a target may delete the others).
@@ -307,17 +286,11 @@ class ChartMogulStream(RESTStream[str | None]):
         Raises:
             RecordError: the record lacks a primary key value (it cannot be upserted).
         """
-        shaped = self._shaper(row)
-        for key in self.primary_keys:
-            if shaped.get(key) is None:
-                self.services.cancel()
-                logs.REPORTED_FAILURES.reported(self.name)
-                msg = (
-                    f"{self.name}: a record has no {key} (part of its primary key); "
-                    "ChartMogul sent a record that cannot be loaded: stopping"
-                )
-                raise RecordError(msg)
-        return shaped
+        try:
+            return self._shaper(row)
+        except RecordError:
+            self._failed(reported=True)
+            raise
 
     @override
     def log_sync_costs(self) -> None:

@@ -48,16 +48,13 @@ class ChartMogulWriter(MsgSpecWriter):
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
 
-    def release_activate_version(self, streams: Iterable[str]) -> None:
-        """Write the held ACTIVATE_VERSION of ``streams`` (they completed)."""
+    def stream_ended(self, streams: Iterable[str], *, activate: bool) -> None:
+        """A stream's last record was written: send its ACTIVATE_VERSION, or forget it.
+
+        ``activate`` only when the stream completed with every record it has.
+        """
         for stream in streams:
             with self._lock:
                 message = self._held.pop(stream, None)
-            if message is not None:
+            if message is not None and activate:
                 super().write_message(message)
-
-    def drop_activate_version(self, streams: Iterable[str]) -> None:
-        """Forget the held ACTIVATE_VERSION of ``streams`` (they did not complete)."""
-        with self._lock:
-            for stream in streams:
-                self._held.pop(stream, None)

@@ -178,7 +178,35 @@ def parse_body(response: requests.Response, endpoint: str) -> ChartMogulResponse
     return ChartMogulResponse.parsed(response, payload)
 
 
+def records_in(
+    payload: dict[str, t.Any], records_key: str | None, endpoint: str
+) -> list[dict[str, t.Any]]:
+    """The records of a parsed body: the list under ``records_key`` (or the body itself).
+
+    Raises:
+        ChartMogulAPIError: no such list, or something else than objects in it.
+    """
+    if records_key is None:
+        return [payload]
+    records = payload.get(records_key)
+    if not isinstance(records, list):
+        found = "no" if records is None else f"{_kind(records)} as its"
+        keys = ", ".join(sorted(payload)[:10]) or "none"
+        msg = (
+            f"ChartMogul's response for {endpoint} has {found} {records_key!r} list (keys: {keys})"
+        )
+        raise ChartMogulAPIError(msg)
+    for position, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            msg = (
+                f"ChartMogul's response for {endpoint} has {_kind(record)} instead of a "
+                f"record at position {position} of {records_key!r}"
+            )
+            raise ChartMogulAPIError(msg)
+    return records
+
+
 def _kind(value: object) -> str:
-    return {list: "an array", str: "a string", type(None): "null"}.get(
-        type(value), type(value).__name__
+    return {list: "an array", str: "a string", type(None): "null", dict: "an object"}.get(
+        type(value), f"a {type(value).__name__}"
     )

@@ -32,6 +32,8 @@ import typing as t
 from datetime import date, datetime
 from decimal import Decimal
 
+from tap_chartmogul.errors import RecordError
+
 Converter = t.Callable[[t.Any], t.Any]
 
 #: What each column type expects, as the warnings word it.
@@ -298,7 +300,19 @@ class RecordShaper:
         if len(shaped) < len(self._columns):
             for column in self._columns:
                 shaped.setdefault(column, None)
+        if not self._path:
+            self._check_keys(shaped)
         return shaped
+
+    def _check_keys(self, shaped: dict[str, t.Any]) -> None:
+        """A record without a primary-key value cannot be upserted: stop, in one line."""
+        for key in self._keys:
+            if shaped.get(key) is None:
+                msg = (
+                    f"{self._stream}: a record has no {key} (part of its primary key); "
+                    "ChartMogul sent a record that cannot be loaded: stopping"
+                )
+                raise RecordError(msg)
 
     def _report(self, field: str, problem: str) -> None:
         count = self.invalid_values[field] = self.invalid_values.get(field, 0) + 1
