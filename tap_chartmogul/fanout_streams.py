@@ -21,6 +21,7 @@ from functools import cached_property
 
 from tap_chartmogul.client import ChartMogulStream
 from tap_chartmogul.errors import NotFoundError, RecordError
+from tap_chartmogul.http_session import bulk_requests
 from tap_chartmogul.refresh import DEFAULT_MAX_AGE_DAYS, STATE_KEY, RefreshPlan
 
 if sys.version_info >= (3, 12):
@@ -97,10 +98,11 @@ class FanOutStream(ParentRecordsStream):
     def _fetch_parent(self, uuid: str) -> list[Record]:
         """All records of one parent (runs on a worker thread)."""
         try:
-            return [
-                {**record, self.parent_key: uuid}
-                for record in self.request_records({self.parent_key: uuid})
-            ]
+            with bulk_requests():  # listings' pages go first (see http_session.Pacer)
+                return [
+                    {**record, self.parent_key: uuid}
+                    for record in self.request_records({self.parent_key: uuid})
+                ]
         except NotFoundError as error:
             self.logger.warning(
                 "%s: skipping %s %s, deleted or merged after it was listed (%s)",

@@ -162,7 +162,7 @@ class RunProgress:
             ),
         ]
         for s in rows:
-            outcome = s.outcome
+            outcome = "read for another stream" if s.outcome == "not selected" else s.outcome
             if s.invalid_values:
                 outcome += f", {s.invalid_values} values nulled"
             lines.append(

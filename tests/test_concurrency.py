@@ -8,7 +8,7 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
-from tap_chartmogul.http_session import WINDOW_SECONDS, Pacer
+from tap_chartmogul.http_session import Pacer
 from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
@@ -133,19 +133,46 @@ class FakeClock:
         self.now += seconds
 
 
+def send_in_order(pacer: Pacer, entries: list, clock: FakeClock) -> list[float]:
+    """Serve ``entries`` one after another, moving the clock to each one's time."""
+    sent = []
+    for entry in entries:
+        while (wait := pacer.try_send(entry)) != 0.0:
+            assert wait is not None, "served out of order"
+            clock.now += wait
+        sent.append(clock.now)
+    return sent
+
+
 def test_pacer_spaces_sends_and_never_lets_late_ones_burst():
     clock = FakeClock()
     pacer = Pacer(10, clock=clock)
-    sent = []
-    for _ in range(10):
-        pacer.wait_turn(sleep=clock.sleep)
-        sent.append(clock.now)
-    assert sent == pytest.approx([100.0 + i / 10 for i in range(10)])
-    # Ten more threads book their times (101.0 to 101.9), then all wake up late, at 101.5.
-    booked = [pacer.reserve() for _ in range(10)]
-    assert booked == pytest.approx([0.1 + 0.1 * i for i in range(10)])
+    first = [pacer.register(Pacer.URGENT) for _ in range(10)]
+    assert send_in_order(pacer, first, clock) == pytest.approx([100.0 + i / 10 for i in range(10)])
+    # Ten more wait; their threads all wake up late, at 101.5: the first goes, the rest keep
+    # the spacing from there (no burst to make up for the lost slots).
+    late = [pacer.register(Pacer.URGENT) for _ in range(10)]
     clock.now = 101.5
-    admitted = [pacer.admit() == 0 for _ in range(10)]
-    # The last second already holds the sends of 100.5 to 100.9: only five more fit now.
-    assert admitted == [True] * 5 + [False] * 5
-    assert pacer.admit() == pytest.approx(100.5 + WINDOW_SECONDS - 101.5)
+    assert pacer.try_send(late[0]) == 0.0
+    assert pacer.try_send(late[1]) == pytest.approx(0.1)
+    assert pacer.try_send(late[2]) is None  # not its turn yet
+
+
+def test_pacer_window_holds_even_when_the_grid_would_allow_more():
+    clock = FakeClock()
+    pacer = Pacer(5, clock=clock)
+    entries = [pacer.register(Pacer.URGENT) for _ in range(12)]
+    sent = send_in_order(pacer, entries, clock)
+    for start in sent:
+        assert sum(start <= s < start + 1.0 for s in sent) <= 5
+
+
+def test_pacer_serves_listing_pages_before_fan_out_requests():
+    clock = FakeClock()
+    pacer = Pacer(10, clock=clock)
+    bulk = [pacer.register(Pacer.BULK) for _ in range(3)]
+    page = pacer.register(Pacer.URGENT)
+    for entry in bulk:
+        assert pacer.try_send(entry) is None  # the page is first
+    assert pacer.try_send(page) == 0.0
+    assert send_in_order(pacer, bulk, clock) == pytest.approx([100.1, 100.2, 100.3])
