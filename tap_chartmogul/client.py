@@ -245,6 +245,7 @@ class ChartMogulStream(RESTStream[str | None]):
             if outcome != "completed" or self.dry_run:
                 self.listing.cancel()
             if self.services.writer is not None:
+                self.services.writer.flush()
                 complete = outcome == "completed" and not self.dry_run
                 self.services.writer.stream_ended(
                     [stream_map.stream_alias for stream_map in self.stream_maps],

@@ -21,7 +21,7 @@ from functools import cached_property
 
 from tap_chartmogul.client import ChartMogulStream
 from tap_chartmogul.errors import NotFoundError, RecordError
-from tap_chartmogul.http_session import bulk_requests
+from tap_chartmogul.http_session import request_priority
 from tap_chartmogul.refresh import DEFAULT_MAX_AGE_DAYS, STATE_KEY, RefreshPlan
 
 if sys.version_info >= (3, 12):
@@ -42,6 +42,8 @@ if t.TYPE_CHECKING:
 
 Record = dict[str, t.Any]
 
+#: The second part of a fan-out request's priority: after the pages of the same stream.
+FAN_OUT = 1
 #: Parents fetched ahead of the one being emitted, per worker: enough requests in flight
 #: to keep every connection busy at any latency, few enough to bound memory.
 PARENTS_AHEAD_PER_WORKER = 4
@@ -98,7 +100,7 @@ class FanOutStream(ParentRecordsStream):
     def _fetch_parent(self, uuid: str) -> list[Record]:
         """All records of one parent (runs on a worker thread)."""
         try:
-            with bulk_requests():  # listings' pages go first (see http_session.Pacer)
+            with request_priority((self.listing.priority, FAN_OUT)):  # see http_session.Pacer
                 return [
                     {**record, self.parent_key: uuid}
                     for record in self.request_records({self.parent_key: uuid})

@@ -52,8 +52,10 @@ API_REQUESTS_PER_SECOND = 40
 API_MAX_CONNECTIONS = 20
 #: How long a 429 pauses every request of the run (ChartMogul's window is one second).
 RATE_LIMITED_PAUSE_SECONDS = 1.0
-#: The window the rate is counted over, with a little room for the network's jitter.
-WINDOW_SECONDS = 1.02
+#: The window the rate is counted over (the default rate leaves room for jitter).
+WINDOW_SECONDS = 1.0
+#: (position of the stream in the SDK's writing order, 0 for a page / 1 for a fan-out request)
+Priority = tuple[int, int]
 #: No proxy at all, whatever the environment says (for plain-http loopback URLs).
 NO_PROXIES: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
@@ -192,16 +194,18 @@ class Pacer:
       up late (a busy CPU) cannot make several leave together, because each send is also
       admitted against the actual send times of the last second (never more than
       ``rate`` in any one-second window).
-    - Priority: waiting requests are served urgent first, then in arrival order. A listing's
-      pages are one chain (each page needs the previous page's cursor) and wait URGENT; the
-      per-customer fan-out has many requests at once and waits as BULK, so it takes the
-      capacity the chains leave. With plain first-come order, a chain's every page queued
-      behind some 80 fan-out requests (2 s at 38/s): a 600-page invoice listing took 20
-      minutes while the fan-out needed 7.
+    - Priority: waiting requests are served in priority order, then in arrival order. A
+      priority is (when the SDK writes the stream the request is for, 0 for a listing's
+      page or 1 for a fan-out request): the SDK writes streams one after another, so the
+      requests of the stream it will write next go first, and a listing's pages (a chain:
+      each needs the previous page's cursor) go before the fan-out requests of the same
+      stream. With plain first-come order, each page of a chain queued behind some 80
+      fan-out requests (2 s at 38/s): a 600-page invoice listing took 20 minutes while the
+      fan-out needed 7; and streams written after the fan-out must not take its capacity,
+      or their records all wait to be written after it.
     """
 
-    URGENT: t.ClassVar[int] = 0
-    BULK: t.ClassVar[int] = 1
+    URGENT: t.ClassVar[Priority] = (0, 0)
 
     def __init__(self, rate: int, clock: t.Callable[[], float] = time.monotonic) -> None:
         """``rate`` requests per second at most; ``clock`` is injectable for tests."""
@@ -210,18 +214,18 @@ class Pacer:
         self._clock = clock
         self._next = 0.0
         self._sent: collections.deque[float] = collections.deque(maxlen=rate)
-        self._queue: list[tuple[int, int]] = []
+        self._queue: list[tuple[Priority, int]] = []
         self._tickets = itertools.count()
         self._condition = threading.Condition()
 
-    def register(self, priority: int) -> tuple[int, int]:
+    def register(self, priority: Priority) -> tuple[Priority, int]:
         """Join the queue; the entry is what ``try_send`` serves."""
         entry = (priority, next(self._tickets))
         with self._condition:
             heapq.heappush(self._queue, entry)
         return entry
 
-    def try_send(self, entry: tuple[int, int]) -> float | None:
+    def try_send(self, entry: tuple[Priority, int]) -> float | None:
         """Send ``entry`` now if it is first and its time has come (0.0).
 
         Otherwise: how long until its time if it is first, or None if others come first.
@@ -244,7 +248,7 @@ class Pacer:
             self._condition.notify_all()
             return 0.0
 
-    def withdraw(self, entry: tuple[int, int]) -> None:
+    def withdraw(self, entry: tuple[Priority, int]) -> None:
         """Leave the queue without sending (the waiting thread was interrupted)."""
         with self._condition:
             if entry in self._queue:
@@ -252,7 +256,7 @@ class Pacer:
                 heapq.heapify(self._queue)
                 self._condition.notify_all()
 
-    def wait_turn(self, priority: int | None = None) -> None:
+    def wait_turn(self, priority: Priority | None = None) -> None:
         """Block until this request may be sent.
 
         The check and the wait happen under one hold of the lock (a ``Condition`` over a
@@ -278,10 +282,10 @@ _PRIORITY = threading.local()
 
 
 @contextlib.contextmanager
-def bulk_requests() -> Iterator[None]:
-    """Requests made on this thread inside the block wait as ``Pacer.BULK``."""
+def request_priority(priority: Priority) -> Iterator[None]:
+    """Requests made on this thread inside the block wait with ``priority`` (see ``Pacer``)."""
     previous = getattr(_PRIORITY, "level", None)
-    _PRIORITY.level = Pacer.BULK
+    _PRIORITY.level = priority
     try:
         yield
     finally:

@@ -29,6 +29,7 @@ import typing as t
 import msgspec
 
 from tap_chartmogul.errors import RunCancelledError
+from tap_chartmogul.http_session import request_priority
 from tap_chartmogul.workers import start_daemon
 
 if t.TYPE_CHECKING:
@@ -117,6 +118,8 @@ class Listing:
         self._spill: t.IO[bytes] | None = None
         self._spill_end = 0
         self.records_fetched = 0
+        #: When the SDK writes the first stream that reads this listing (``Pacer`` order).
+        self.priority = 0
 
     # --- producer -------------------------------------------------------------------------
 
@@ -163,6 +166,10 @@ class Listing:
         return self._cancelled.is_set()
 
     def _produce(self) -> None:
+        with request_priority((self.priority, 0)):
+            self._fetch_all()
+
+    def _fetch_all(self) -> None:
         batch: list[Record] = []
         try:
             for record in self._fetch():

@@ -74,6 +74,10 @@ class RunServices:
         self._streams.append(stream)
         self.progress.register(stream.name)
 
+    def names(self) -> list[str]:
+        """The names of the run's streams."""
+        return [stream.name for stream in self._streams]
+
     @property
     def streams(self) -> list[ChartMogulStream]:
         """Every stream of the run, in construction order."""
@@ -91,10 +95,16 @@ class RunServices:
                 return
             readers: collections.Counter[int] = collections.Counter()
             listings = {}
+            # The SDK writes streams in name order: a listing's requests are as urgent as
+            # the first stream that reads it (see http_session.Pacer).
+            order = {name: position for position, name in enumerate(sorted(self.names()))}
             for stream in self._streams:
                 if not stream.selected:
                     continue
                 for listing in stream.listings_read():
+                    if id(listing) not in listings:
+                        listing.priority = order[stream.name]
+                    listing.priority = min(listing.priority, order[stream.name])
                     readers[id(listing)] += 1
                     listings[id(listing)] = listing
             for key, listing in listings.items():

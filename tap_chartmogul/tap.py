@@ -173,7 +173,7 @@ class TapChartMogul(Tap):
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
         with contextlib.suppress(Exception):
-            self.state_writer.write_state(self.state)
+            self.state_writer.write_state(self.state)  # the records held go out before it
         self.logger.error(
             "Interrupted by %s: resume from the last STATE message written",
             signal.Signals(signum).name,

@@ -147,11 +147,11 @@ def send_in_order(pacer: Pacer, entries: list, clock: FakeClock) -> list[float]:
 def test_pacer_spaces_sends_and_never_lets_late_ones_burst():
     clock = FakeClock()
     pacer = Pacer(10, clock=clock)
-    first = [pacer.register(Pacer.URGENT) for _ in range(10)]
+    first = [pacer.register((0, 0)) for _ in range(10)]
     assert send_in_order(pacer, first, clock) == pytest.approx([100.0 + i / 10 for i in range(10)])
     # Ten more wait; their threads all wake up late, at 101.5: the first goes, the rest keep
     # the spacing from there (no burst to make up for the lost slots).
-    late = [pacer.register(Pacer.URGENT) for _ in range(10)]
+    late = [pacer.register((0, 0)) for _ in range(10)]
     clock.now = 101.5
     assert pacer.try_send(late[0]) == 0.0
     assert pacer.try_send(late[1]) == pytest.approx(0.1)
@@ -161,7 +161,7 @@ def test_pacer_spaces_sends_and_never_lets_late_ones_burst():
 def test_pacer_window_holds_even_when_the_grid_would_allow_more():
     clock = FakeClock()
     pacer = Pacer(5, clock=clock)
-    entries = [pacer.register(Pacer.URGENT) for _ in range(12)]
+    entries = [pacer.register((0, 0)) for _ in range(12)]
     sent = send_in_order(pacer, entries, clock)
     for start in sent:
         assert sum(start <= s < start + 1.0 for s in sent) <= 5
@@ -170,8 +170,8 @@ def test_pacer_window_holds_even_when_the_grid_would_allow_more():
 def test_pacer_serves_listing_pages_before_fan_out_requests():
     clock = FakeClock()
     pacer = Pacer(10, clock=clock)
-    bulk = [pacer.register(Pacer.BULK) for _ in range(3)]
-    page = pacer.register(Pacer.URGENT)
+    bulk = [pacer.register((0, 1)) for _ in range(3)]
+    page = pacer.register((0, 0))
     for entry in bulk:
         assert pacer.try_send(entry) is None  # the page is first
     assert pacer.try_send(page) == 0.0
