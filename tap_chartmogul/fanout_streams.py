@@ -42,7 +42,7 @@ if t.TYPE_CHECKING:
 
 Record = dict[str, t.Any]
 
-#: The second part of a fan-out request's priority: after the pages of the same stream.
+#: The first part of a fan-out request's priority: after every listing's pages.
 FAN_OUT = 1
 #: Parents fetched ahead of the one being emitted, per worker: enough requests in flight
 #: to keep every connection busy at any latency, few enough to bound memory.
@@ -100,7 +100,7 @@ class FanOutStream(ParentRecordsStream):
     def _fetch_parent(self, uuid: str) -> list[Record]:
         """All records of one parent (runs on a worker thread)."""
         try:
-            with request_priority((self.listing.priority, FAN_OUT)):  # see http_session.Pacer
+            with request_priority((FAN_OUT, self.listing.priority)):  # see http_session.Pacer
                 return [
                     {**record, self.parent_key: uuid}
                     for record in self.request_records({self.parent_key: uuid})

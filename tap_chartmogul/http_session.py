@@ -54,7 +54,7 @@ API_MAX_CONNECTIONS = 20
 RATE_LIMITED_PAUSE_SECONDS = 1.0
 #: The window the rate is counted over (the default rate leaves room for jitter).
 WINDOW_SECONDS = 1.0
-#: (position of the stream in the SDK's writing order, 0 for a page / 1 for a fan-out request)
+#: (0 for a listing's page / 1 for a fan-out request, the stream's place in the SDK's order)
 Priority = tuple[int, int]
 #: No proxy at all, whatever the environment says (for plain-http loopback URLs).
 NO_PROXIES: dict[str, str | None] = {"http": None, "https": None, "all": None}
@@ -195,14 +195,14 @@ class Pacer:
       admitted against the actual send times of the last second (never more than
       ``rate`` in any one-second window).
     - Priority: waiting requests are served in priority order, then in arrival order. A
-      priority is (when the SDK writes the stream the request is for, 0 for a listing's
-      page or 1 for a fan-out request): the SDK writes streams one after another, so the
-      requests of the stream it will write next go first, and a listing's pages (a chain:
-      each needs the previous page's cursor) go before the fan-out requests of the same
-      stream. With plain first-come order, each page of a chain queued behind some 80
-      fan-out requests (2 s at 38/s): a 600-page invoice listing took 20 minutes while the
-      fan-out needed 7; and streams written after the fan-out must not take its capacity,
-      or their records all wait to be written after it.
+      priority is (0 for a listing's page or 1 for a fan-out request, when the SDK writes
+      the stream the request is for). A listing is a chain (each page needs the previous
+      page's cursor), so at most one of its requests waits at a time and it can only go as
+      fast as the latency allows: its pages go first, and the fan-out, with dozens of
+      requests waiting, takes the rest of the rate. With plain first-come order, each page
+      of a chain queued behind some 80 fan-out requests (2 s at 38/s): a 600-page invoice
+      listing took 20 minutes while the fan-out needed 7. Among pages (and among fan-out
+      requests), the stream the SDK writes sooner goes first.
     """
 
     URGENT: t.ClassVar[Priority] = (0, 0)

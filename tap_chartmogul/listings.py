@@ -166,7 +166,7 @@ class Listing:
         return self._cancelled.is_set()
 
     def _produce(self) -> None:
-        with request_priority((self.priority, 0)):
+        with request_priority((0, self.priority)):
             self._fetch_all()
 
     def _fetch_all(self) -> None:
