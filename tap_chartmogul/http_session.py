@@ -166,14 +166,8 @@ class _DeadlineHTTPConnection(HTTPConnection):
             guard.watch(self.sock)
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    """The https variant of ``_DeadlineHTTPConnection``."""
-
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().request(*args, **kwargs)
-        guard = WATCHDOG.current()
-        if guard is not None:
-            guard.watch(self.sock)
+class _DeadlineHTTPSConnection(HTTPSConnection, _DeadlineHTTPConnection):
+    """The https variant: TLS from ``HTTPSConnection``, ``request`` from the one above."""
 
 
 class _DeadlineHTTPPool(HTTPConnectionPool):

@@ -22,6 +22,7 @@ import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tests.helpers import API_KEY, UNTHROTTLED
+from tests.test_e2e import require
 
 pytestmark = pytest.mark.slow
 
@@ -85,14 +86,6 @@ def shell_env(**extra: str) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(VENV_BIN), str(TARGET_BIN), env.get("PATH", "")])
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return {**env, **extra}
-
-
-def require(tool: Path) -> None:
-    if not tool.exists():
-        message = f"{tool} is missing: run `bash scripts/test.sh` (it installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
