@@ -8,7 +8,9 @@ exactly one ERROR line that names the endpoint, stream, setting or file at fault
 non-zero, show no traceback at the default log level, never print the key in any form,
 and pass nothing wrong on to the target.
 
-Subprocess timeouts below are hang detectors only; no test asserts on a duration.
+Subprocess timeouts below are hang detectors only; no test asserts on a duration. Most
+tests run the installed command, so the module is ``slow`` (CI runs it; the quick loop
+does not).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from tests.hostile_servers import (
     RecordingProxy,
     self_signed_certificate,
 )
+
+pytestmark = pytest.mark.slow
 
 #: The key's Basic token, as a client sends it and a careless proxy echoes it.
 TOKEN = base64.b64encode(f"{API_KEY}:".encode()).decode()
@@ -351,7 +355,6 @@ def test_a_listing_that_would_be_cut_short_fails(server, tmp_path, case):
 # --- 4. hangs, interruptions, TLS -----------------------------------------------------------
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("headers", [False, True], ids=["body", "status line and headers"])
 def test_a_dripping_response_ends_at_the_deadline_and_gives_up(tmp_path, headers):
     with DripServer(interval=0.2, headers=headers) as drip:
@@ -361,7 +364,6 @@ def test_a_dripping_response_ends_at_the_deadline_and_gives_up(tmp_path, headers
     assert drip.connections == 2  # the first attempt and max_retries=1 retry, then no more
 
 
-@pytest.mark.slow
 def test_sigterm_during_a_stalled_fan_out_exits_143_with_valid_state(tmp_path):
     # Subscriptions requests are never answered while the tap runs; stop() wakes them.
     with FakeChartMogul(
