@@ -99,7 +99,15 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    fake.start()
+    try:
+        fake.start()
+    except OSError as error:
+        print(  # noqa: T201 - the CLI's one line of error
+            f"fake ChartMogul: cannot listen on {args.host}:{args.port} "
+            f"({error.strerror or error}): is the port in use? --port 0 picks a free one",
+            file=sys.stderr,
+        )
+        return 1
     if args.ready_file is not None:  # before the stdout line, so either one signals readiness
         tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
         tmp.write_text(fake.base_url + "\n")

@@ -73,6 +73,18 @@ class RecordError(TapChartMogulError):
     """A record cannot be emitted as its schema says (a missing key, a wrong type)."""
 
 
+class ResponseTooLargeError(ChartMogulAPIError):
+    """A response body grew past ``max_response_mb`` (decompressed) while being read."""
+
+
+class LocalResourceError(TapChartMogulError):
+    """A local resource failed the run: a full disk, an unwritable temporary directory."""
+
+
+class OutputClosedError(TapChartMogulError):
+    """Whatever reads the tap's output (the target, ``head``) stopped reading."""
+
+
 class RunCancelledError(Exception):
     """The run is ending (failure elsewhere or a signal); background work stops quietly."""
 

@@ -22,7 +22,8 @@ from functools import cached_property
 from tap_chartmogul.client import ChartMogulStream
 from tap_chartmogul.errors import NotFoundError, RecordError
 from tap_chartmogul.http_session import request_priority
-from tap_chartmogul.refresh import DEFAULT_MAX_AGE_DAYS, STATE_KEY, RefreshPlan
+from tap_chartmogul.refresh import STATE_KEY, RefreshPlan
+from tap_chartmogul.settings import DEFAULT_MAX_AGE_DAYS, DEFAULT_REFRESH
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -184,7 +185,7 @@ class CustomerSubscriptionsStream(FanOutStream):
     def plan(self) -> RefreshPlan:
         """This run's refresh rules, from the state (loaded after the streams are built)."""
         return RefreshPlan.from_state(
-            self.config.get("subscriptions_refresh") or "all",
+            self.config.get("subscriptions_refresh") or DEFAULT_REFRESH,
             int(self.config.get("subscriptions_max_age_days") or DEFAULT_MAX_AGE_DAYS),
             self.services.run_started,
             self.get_context_state(None),

@@ -18,6 +18,9 @@ stays under both limits on its own side:
 It also bounds every response in time and follows requests' environment conventions,
 which ``Session.send`` (what the SDK calls) does not apply by itself:
 
+- every body is read in chunks, decompressed, against ``max_bytes``: an endless or
+  expanding (gzip) body ends the run in one line with bounded memory, instead of growing
+  until the machine runs out (requests reads a whole body into memory, without a limit);
 - a watchdog ends any response whose headers and body have not fully arrived
   ``deadline`` seconds after the request was sent (``request_timeout`` bounds each
   socket read only, so a server dripping a byte a second would hold the tap for ever);
@@ -44,18 +47,19 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from tap_chartmogul.errors import ResponseTooLargeError
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-#: ChartMogul's documented ceilings.
-API_REQUESTS_PER_SECOND = 40
-API_MAX_CONNECTIONS = 20
 #: How long a 429 pauses every request of the run (ChartMogul's window is one second).
 RATE_LIMITED_PAUSE_SECONDS = 1.0
 #: The window the rate is counted over (the default rate leaves room for jitter).
 WINDOW_SECONDS = 1.0
 #: (0 for a listing's page / 1 for a fan-out request, the stream's place in the SDK's order)
 Priority = tuple[int, int]
+#: Bytes read (after decompression) per step of a body: bounds what a step can add.
+BODY_CHUNK_BYTES = 256 * 1024
 #: No proxy at all, whatever the environment says (for plain-http loopback URLs).
 NO_PROXIES: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
@@ -315,10 +319,20 @@ class ChartMogulSession(requests.Session):
     """Rate limit, connection cap, response deadline and environment settings in one place."""
 
     def __init__(
-        self, *, requests_per_second: int, max_connections: int, deadline_seconds: float
+        self,
+        *,
+        requests_per_second: int,
+        max_connections: int,
+        deadline_seconds: float,
+        max_bytes: int,
     ) -> None:
-        """Build the pacer and the pool; ``deadline_seconds`` bounds each whole response."""
+        """Build the pacer and the pool.
+
+        ``deadline_seconds`` bounds each whole response in time, ``max_bytes`` its body in
+        size (decompressed).
+        """
         super().__init__()
+        self.max_bytes = max_bytes
         self.pacer = Pacer(requests_per_second)
         adapter = _PacedDeadlineAdapter(self.pacer, max_connections)
         self.mount("https://", adapter)
@@ -328,14 +342,17 @@ class ChartMogulSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
         """Send with the environment's CA bundle and proxies, within the deadline."""
         kwargs.update(self.environment_for(request.url or "", kwargs))
+        kwargs["stream"] = True  # the body is read here, within the size limit
         with WATCHDOG.guard(self.deadline_seconds) as guard:
             try:
-                return super().send(request, **kwargs)
+                response = super().send(request, **kwargs)
+                read_body(response, self.max_bytes)
             except requests.exceptions.RequestException as error:
                 if guard.expired:
                     msg = f"the response did not complete within {self.deadline_seconds:g}s"
                     raise ResponseDeadlineError(msg) from error
                 raise
+            return response
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:  # noqa: ARG002
         """No redirect is ever followed (or even parsed: a malformed Location must not crash).
@@ -360,3 +377,31 @@ class ChartMogulSession(requests.Session):
             verify = os.environ["SSL_CERT_FILE"]
         proxies = settings["proxies"] if url.lower().startswith("https://") else NO_PROXIES
         return {"verify": verify, "proxies": proxies}
+
+
+def read_body(response: requests.Response, max_bytes: int) -> None:
+    """Read the body of a streamed response, decompressed, refusing more than ``max_bytes``.
+
+    ``requests`` offers no size limit (``Response.content`` reads to the end, however long
+    that is), so the body is read the way ``Response.content`` reads it, in chunks, and
+    kept where ``Response.content`` keeps it (``_content``, requests/models.py): the SDK
+    and the rest of the tap then read ``response.content`` as usual.
+
+    Raises:
+        ResponseTooLargeError: the body passed the limit; the connection is closed.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(BODY_CHUNK_BYTES):
+        size += len(chunk)
+        if size > max_bytes:
+            response.close()
+            endpoint = (response.request.path_url or "").split("?", 1)[0]
+            msg = (
+                f"ChartMogul's response for {endpoint} passed {max_bytes / 2**20:g} MB "
+                "(decompressed) before it ended; stopping (a larger page than ChartMogul "
+                "sends, or a server that does not end its answer; see max_response_mb)"
+            )
+            raise ResponseTooLargeError(msg, status=response.status_code)
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # noqa: SLF001 - see the docstring

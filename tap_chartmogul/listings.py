@@ -28,7 +28,7 @@ import typing as t
 
 import msgspec
 
-from tap_chartmogul.errors import RunCancelledError
+from tap_chartmogul.errors import LocalResourceError, RunCancelledError
 from tap_chartmogul.http_session import request_priority
 from tap_chartmogul.workers import start_daemon
 
@@ -206,12 +206,15 @@ class Listing:
 
     def _spilled(self, records: list[Record]) -> _Chunk:
         data = _ENCODER.encode(records)
-        if self._spill is None:
-            self._spill = tempfile.TemporaryFile(prefix="tap-chartmogul-")  # noqa: SIM115 - lives with the listing
         offset = self._spill_end
-        written = 0
-        while written < len(data):
-            written += os.pwrite(self._spill.fileno(), data[written:], offset + written)
+        try:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryFile(prefix="tap-chartmogul-")  # noqa: SIM115 - lives with the listing
+            written = 0
+            while written < len(data):
+                written += os.pwrite(self._spill.fileno(), data[written:], offset + written)
+        except OSError as error:
+            raise spill_error(error) from None
         self._spill_end += len(data)
         return _Chunk(None, len(records), offset, len(data))
 
@@ -250,7 +253,10 @@ class Listing:
         if self._spill is None:  # pragma: no cover - a spilled chunk implies the file
             msg = f"{self.name}: spilled chunk without a spill file"
             raise RuntimeError(msg)
-        data = os.pread(self._spill.fileno(), chunk.length, chunk.offset)
+        try:
+            data = os.pread(self._spill.fileno(), chunk.length, chunk.offset)
+        except OSError as error:
+            raise spill_error(error) from None
         return t.cast("list[Record]", _DECODER.decode(data))
 
     def _passed(self, chunk: _Chunk) -> None:
@@ -270,3 +276,14 @@ class Listing:
         if spill is not None:
             with contextlib.suppress(OSError):
                 spill.close()
+
+
+def spill_error(error: OSError) -> LocalResourceError:
+    """One line for a spill file that cannot be written: where, why, and what to do."""
+    directory = tempfile.gettempdir()
+    reason = error.strerror or type(error).__name__
+    return LocalResourceError(
+        f"Cannot write a temporary file in {directory} ({reason}, errno {error.errno}): the "
+        "tap keeps records there while earlier streams are written; free space there or "
+        "set TMPDIR to a directory with room"
+    )

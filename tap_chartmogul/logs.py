@@ -46,12 +46,17 @@ class ReportedFailures(logging.Filter):
         """No stream has failed yet."""
         super().__init__()
         self._names: set[str] = set()
+        self._everywhere = False
         self._lock = threading.Lock()
 
     def reported(self, stream: str) -> None:
         """The tap reports ``stream``'s failure in its own line."""
         with self._lock:
             self._names.add(stream)
+
+    def reported_everywhere(self) -> None:
+        """The tap reports a failure that ends every stream (the output closed)."""
+        self._everywhere = True
 
     def reset(self, stream: str) -> None:
         """``stream`` starts (again): its earlier failure no longer applies."""
@@ -68,7 +73,7 @@ class ReportedFailures(logging.Filter):
             and record.msg == SDK_SYNC_ERROR
             and record.args
             and isinstance(record.args, tuple)
-            and record.args[0] in self._names
+            and (self._everywhere or record.args[0] in self._names)
         ):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             verdict = logging.getLogger("tap-chartmogul").isEnabledFor(logging.DEBUG)

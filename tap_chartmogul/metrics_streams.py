@@ -24,6 +24,7 @@ from tap_chartmogul.metrics_plan import (
     segments_from_config,
     windows,
 )
+from tap_chartmogul.settings import DEFAULT_INTERVAL, DEFAULT_METRICS_LOOKBACK_DAYS
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -35,10 +36,6 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
-#: How far back metrics reach when ``start_date`` is not set.
-DEFAULT_LOOKBACK_DAYS = 365
-#: Interval used when ``metrics_interval`` is not set.
-DEFAULT_INTERVAL = "day"
 BAD_REQUEST = 400
 
 
@@ -60,7 +57,7 @@ class MetricsStream(ChartMogulStream):
         first = (
             datetime.fromisoformat(start).date()
             if start
-            else today - timedelta(days=DEFAULT_LOOKBACK_DAYS)
+            else today - timedelta(days=DEFAULT_METRICS_LOOKBACK_DAYS)
         )
         return first, today
 

@@ -5,6 +5,10 @@
   system call each (a STATE message flushes the block first).
 - A message that contains the API key in any form (a hostile server can echo it in a
   record) has it masked before it is written.
+- When whatever reads the output stops (the target crashed, ``| head``) or the disk it
+  goes to is full, the run ends with one line saying so (``OutputClosedError``,
+  ``LocalResourceError``) instead of the SDK's generic sync error, and nothing more is
+  written: no STATE can follow the last record that was delivered.
 - ``ACTIVATE_VERSION`` tells a target to delete (or mark deleted) every row of the
   stream that this run did not send. The SDK sends it when a stream *starts*, so a run
   that fails after 400 of 2,000 customers would leave 400 customers downstream. The
@@ -14,6 +18,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import threading
 import typing as t
@@ -21,6 +27,8 @@ import typing as t
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import ActivateVersionMessage, RecordMessage
 
+from tap_chartmogul import logs
+from tap_chartmogul.errors import LocalResourceError, OutputClosedError
 from tap_chartmogul.redaction import SECRETS
 
 if t.TYPE_CHECKING:
@@ -42,6 +50,8 @@ class ChartMogulWriter(MsgSpecWriter):
         self._held: dict[str, Message] = {}
         self._pending = bytearray()
         self._lock = threading.RLock()
+        #: Set once the output cannot be written: every later message is dropped.
+        self.broken: BaseException | None = None
 
     def write_message(self, message: Message) -> None:
         """Write ``message`` (secrets masked); hold ACTIVATE_VERSION until released."""
@@ -49,6 +59,8 @@ class ChartMogulWriter(MsgSpecWriter):
             with self._lock:
                 self._held[message.stream] = message
             return
+        if self.broken is not None:
+            raise self.broken
         data: bytes | bytearray = self.format_message(message)
         data = SECRETS.data(bytes(data)) if SECRETS.found_in(data) else data
         with self._lock:
@@ -65,14 +77,22 @@ class ChartMogulWriter(MsgSpecWriter):
         # write waits, and must be able to add to the block meanwhile.
         block = bytes(self._pending)
         self._pending.clear()
-        if block:
-            sys.stdout.buffer.write(block)
-        sys.stdout.flush()
+        try:
+            if block:
+                sys.stdout.buffer.write(block)
+            sys.stdout.flush()
+        except OSError as error:
+            self.broken = _output_error(error)
+            _discard_stdout()
+            # The SDK's "unhandled error while syncing" line would only repeat this one.
+            logs.REPORTED_FAILURES.reported_everywhere()
+            raise self.broken from None
 
     def flush(self) -> None:
         """Write the records still held in the block (a stream ended, or the run stops)."""
         with self._lock:
-            self._write_pending()
+            if self.broken is None:
+                self._write_pending()
 
     def stream_ended(self, streams: Iterable[str], *, activate: bool) -> None:
         """A stream's last record was written: send its ACTIVATE_VERSION, or forget it.
@@ -82,6 +102,41 @@ class ChartMogulWriter(MsgSpecWriter):
         for stream in streams:
             with self._lock:
                 message = self._held.pop(stream, None)
-            if message is not None and activate:
-                self.flush()
-                super().write_message(message)
+            if message is not None and activate and self.broken is None:
+                with self._lock:
+                    self._pending += self.format_message(message)
+                    self._write_pending()
+
+
+def _output_error(error: OSError) -> Exception:
+    """One line for an output that cannot be written; what to check depends on why."""
+    if isinstance(error, BrokenPipeError) or error.errno == errno.EPIPE:
+        return OutputClosedError(
+            "The target stopped reading the tap's output (its pipe closed): see the "
+            "target's own messages for why; the next run resumes from the last STATE "
+            "message it received"
+        )
+    reason = error.strerror or type(error).__name__
+    hint = (
+        "free space where the output goes"
+        if error.errno in {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+        else "check where the output goes"
+    )
+    return LocalResourceError(
+        f"Cannot write the tap's output ({reason}, errno {error.errno}): {hint}; the next "
+        "run resumes from the last STATE message written"
+    )
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail again.
+
+    What Python's documentation recommends after a broken pipe (the ``signal`` module,
+    "Note on SIGPIPE"); otherwise the exit prints an "Exception ignored" traceback.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (tests, an embedding): nothing to do
+        pass

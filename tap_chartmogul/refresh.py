@@ -34,8 +34,6 @@ from datetime import datetime, timedelta, timezone
 #: activity ChartMogul dates a little before it records it is still seen.
 WINDOW_OVERLAP = timedelta(days=1)
 STATE_KEY = "subscriptions_refresh"
-REFRESH_MODES = ("all", "changed")
-DEFAULT_MAX_AGE_DAYS = 7
 
 
 def phase(uuid: str) -> float:

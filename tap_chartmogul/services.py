@@ -20,6 +20,7 @@ from functools import cached_property
 from tap_chartmogul.http_session import ChartMogulSession
 from tap_chartmogul.listings import MemoryBudget
 from tap_chartmogul.progress import RunProgress
+from tap_chartmogul.settings import DEFAULT_MAX_RESPONSE_MB
 from tap_chartmogul.workers import Workers
 
 if t.TYPE_CHECKING:
@@ -67,6 +68,7 @@ class RunServices:
             requests_per_second=int(self.config["requests_per_second"]),
             max_connections=int(self.config["max_connections"]),
             deadline_seconds=timeout * DEADLINE_FACTOR,
+            max_bytes=int(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 2**20,
         )
 
     def register(self, stream: ChartMogulStream) -> None:

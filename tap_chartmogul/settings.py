@@ -11,6 +11,7 @@ Every numeric setting has a ceiling, so no value can overflow a timer or a date.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import typing as t
@@ -20,16 +21,25 @@ from urllib.parse import urlsplit
 from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
-from tap_chartmogul.http_session import API_MAX_CONNECTIONS, API_REQUESTS_PER_SECOND
 from tap_chartmogul.metrics_plan import INTERVALS, UNSEGMENTED
-from tap_chartmogul.metrics_streams import DEFAULT_INTERVAL
-from tap_chartmogul.refresh import DEFAULT_MAX_AGE_DAYS, REFRESH_MODES
-from tap_chartmogul.streams import DEFAULT_ACTIVITIES_LOOKBACK_DAYS
 
 if t.TYPE_CHECKING:
     from jsonschema import ValidationError
 
+#: ChartMogul's documented ceilings, per account.
+API_REQUESTS_PER_SECOND = 40
+API_MAX_CONNECTIONS = 20
+
 DEFAULT_API_URL = "https://api.chartmogul.com"
+#: How far before the bookmark ``activities`` re-reads by default.
+DEFAULT_ACTIVITIES_LOOKBACK_DAYS = 30
+#: Period of each metrics row when ``metrics_interval`` is not set.
+DEFAULT_INTERVAL = "day"
+#: How far back metrics reach when ``start_date`` is not set.
+DEFAULT_METRICS_LOOKBACK_DAYS = 365
+REFRESH_MODES = ("all", "changed")
+DEFAULT_REFRESH = "all"
+DEFAULT_MAX_AGE_DAYS = 7
 #: Two requests/s under ChartMogul's 40, as headroom for network jitter and other tools
 #: sharing the key (their 429s are still handled).
 DEFAULT_REQUESTS_PER_SECOND = 38
@@ -38,6 +48,10 @@ DEFAULT_REQUESTS_PER_SECOND = 38
 DEFAULT_MAX_CONNECTIONS = API_MAX_CONNECTIONS
 DEFAULT_REQUEST_TIMEOUT = 60
 DEFAULT_MAX_RETRIES = 10
+#: Far above ChartMogul's largest page (200 invoices with their line items and
+#: transactions: about 1 MB), far below what would strain the machine.
+DEFAULT_MAX_RESPONSE_MB = 64
+MAX_RESPONSE_MB = 4096
 #: Ceilings that keep every derived duration and date inside what the clock can hold.
 MAX_REQUEST_TIMEOUT = 3600
 MAX_RETRIES = 100
@@ -201,9 +215,20 @@ SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_response_mb",
+        th.IntegerType(nullable=False, minimum=1, maximum=MAX_RESPONSE_MB),
+        default=DEFAULT_MAX_RESPONSE_MB,
+        title="Maximum response size (MB)",
+        description=(
+            "Most megabytes one response body may have, decompressed; a larger one stops the "
+            "run with one line naming the endpoint (ChartMogul's largest pages are about 1 MB; "
+            f"1 to {MAX_RESPONSE_MB})."
+        ),
+    ),
+    th.Property(
         "subscriptions_refresh",
         th.StringType(nullable=False),
-        default="all",
+        default=DEFAULT_REFRESH,
         allowed_values=list(REFRESH_MODES),
         title="Subscriptions refresh",
         description=(
@@ -411,3 +436,41 @@ def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
         name, line = _schema_problem(error)
         faulted.setdefault(name, [line])
     return [line for lines in faulted.values() for line in lines]
+
+
+def without_blanks(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """``config`` without empty or blank strings: an empty value means "not set".
+
+    A copied ``.env.example`` and Meltano (for a variable left empty in ``.env``) pass
+    ``""``; unset, the setting takes its default, where ``""`` would be refused as a
+    date or a URL. An empty ``api_key`` is still reported: it is required.
+    """
+    return {
+        key: value
+        for key, value in config.items()
+        if not (isinstance(value, str) and not value.strip())
+    }
+
+
+def closest(name: str, known: t.Iterable[str]) -> str | None:
+    """The known name ``name`` was most likely meant to be, if any is close."""
+    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_setting_lines(config: t.Mapping[str, t.Any], known: t.Collection[str]) -> list[str]:
+    """One warning per setting name the tap does not have, naming the closest known one.
+
+    A warning, not an error: Meltano passes the extra settings a project defines (custom
+    settings, or one a newer or older tap version had) and orchestrators add their own
+    keys, so refusing them would stop scheduled pipelines over harmless keys. A misspelt
+    setting is not harmless (``start_dat`` runs a full history), hence the hint.
+    """
+    lines = []
+    for name in sorted(set(config) - set(known)):
+        hint = closest(name, known)
+        lines.append(
+            f"Setting {name!r} is not a tap-chartmogul setting and is ignored"
+            + (f": did you mean {hint!r}?" if hint else " (see tap-chartmogul --about)")
+        )
+    return lines

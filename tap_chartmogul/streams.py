@@ -25,9 +25,6 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
-#: How far before the bookmark ``activities`` re-reads by default (``activities_lookback_days``).
-DEFAULT_ACTIVITIES_LOOKBACK_DAYS = 30
-
 
 class AccountStream(ChartMogulStream):
     """The account itself (name, currency, time zone, churn settings): one record.

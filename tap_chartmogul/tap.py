@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import logging
@@ -15,16 +16,22 @@ import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_chartmogul import fanout_streams, logs, streams
+from tap_chartmogul import environment, fanout_streams, logs, streams
 from tap_chartmogul.client import SCHEMAS
 from tap_chartmogul.errors import InputFileError, SettingsError, TapChartMogulError
-from tap_chartmogul.http_session import API_REQUESTS_PER_SECOND
 from tap_chartmogul.input_files import checked_catalog, checked_config_files, checked_state
 from tap_chartmogul.metrics_streams import METRIC_STREAM_TYPES
 from tap_chartmogul.output import ChartMogulWriter
 from tap_chartmogul.redaction import SECRETS
 from tap_chartmogul.services import RunServices
-from tap_chartmogul.settings import SETTINGS, settings_problems
+from tap_chartmogul.settings import (
+    API_REQUESTS_PER_SECOND,
+    SETTINGS,
+    closest,
+    settings_problems,
+    unknown_setting_lines,
+    without_blanks,
+)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -107,16 +114,19 @@ class TapChartMogul(Tap):
     ) -> None:
         """Build the tap; invalid settings fail here, one line per bad setting.
 
-        The SDK validates the settings against ``config_jsonschema`` first; its messages
-        are JSON Schema's, so ``settings_problems`` re-words them (and checks what the
-        schema cannot say) before any request is made.
+        ``TAP_CHARTMOGUL_*`` variables (and ``./.env``) are read by ``environment``, not
+        by the SDK, so a bad value is one line and an empty one means "not set"; the SDK
+        gets the merged dict. It validates the settings against ``config_jsonschema``
+        first; its messages are JSON Schema's, so ``settings_problems`` re-words them
+        (and checks what the schema cannot say) before any request is made.
         """
+        merged = self._merged_config(config, parse_env=parse_env_config)
         try:
             super().__init__(
-                config=config,
+                config=merged,
                 catalog=catalog,
                 state=state,
-                parse_env_config=parse_env_config,
+                parse_env_config=False,
                 validate_config=validate_config,
                 **kwargs,
             )
@@ -137,6 +147,51 @@ class TapChartMogul(Tap):
                     API_REQUESTS_PER_SECOND,
                 )
         self._install_signal_handlers()
+
+    @classmethod
+    def full_settings_schema(cls) -> dict[str, t.Any]:
+        """The tap's settings plus the SDK's built-in ones (``stream_maps``...)."""
+        schema = copy.deepcopy(SETTINGS.to_dict())
+        cls.append_builtin_config(schema)
+        return schema
+
+    @classmethod
+    def _merged_config(
+        cls,
+        config: dict[str, t.Any] | PurePath | str | list[PurePath | str] | None,
+        *,
+        parse_env: bool,
+    ) -> t.Any:
+        """The settings from ``config`` and, with ``--config ENV``, the environment.
+
+        Environment values override the files' (the SDK's order). Names the tap does not
+        know are warned about once each, from files and variables alike.
+        """
+        if config is not None and not isinstance(config, dict):
+            return config  # file paths (deprecated in the SDK): left to it
+        schema = cls.full_settings_schema()
+        # Meltano passes every setting as a variable too, so unknown variables are worth a
+        # word even when only --config files are read; .env is read only for ENV.
+        variables = environment.tap_variables(read_dotenv=parse_env)
+        SECRETS.add(variables.get(environment.variable_name("api_key")))
+        merged = dict(config or {})
+        if parse_env:
+            merged.update(environment.environment_settings(schema, variables))
+        merged = without_blanks(merged)
+        known = schema.get("properties") or {}
+        for line in unknown_setting_lines(merged, known):
+            cls.logger.warning("%s", line)
+        known_variables = [environment.variable_name(name) for name in known]
+        for name in environment.unknown_variables(schema, variables):
+            if environment.setting_name(name) in merged:
+                continue  # already named as an unknown setting (Meltano passes both)
+            hint = closest(name, known_variables)
+            cls.logger.warning(
+                "%s is not a tap-chartmogul setting and is ignored%s",
+                name,
+                f": did you mean {hint}?" if hint else " (see tap-chartmogul --about)",
+            )
+        return merged
 
     def _guard_output(self) -> None:
         """Mask the key in all output from now on, and quiet the SDK's metric lines."""

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import zlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -142,6 +143,42 @@ class DripServer(RawServer):
             if self.stopping.wait(self.interval):
                 return
             conn.sendall(bytes([byte]))
+
+
+class EndlessServer(RawServer):
+    """Answers 200 with a JSON body that never ends, as fast as the client reads it.
+
+    ``gzip=True`` sends it compressed (``Content-Encoding: gzip``): a few KB on the wire
+    expand to megabytes, so only a limit on the decoded bytes can stop it. No
+    ``Content-Length`` and no chunking: the body ends when the connection does, never.
+    """
+
+    def __init__(self, *, gzip: bool = False) -> None:
+        """Serve plain (or gzip-compressed) JSON without end."""
+        super().__init__()
+        self.gzip = gzip
+        self.sent = 0
+
+    def serve(self, conn: socket.socket) -> None:
+        """Send the head, then the start of a list and blanks until the client hangs up."""
+        self.read_head(conn)
+        encoding = "Content-Encoding: gzip\r\n" if self.gzip else ""
+        conn.sendall(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"{encoding}Connection: close\r\n\r\n".encode()
+        )
+        filler = b'{"entries": [' + b" " * (1024 * 1024 - 13)
+        if self.gzip:
+            compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+            first = compressor.compress(filler) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            block = compressor.compress(b" " * (1024 * 1024)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            chunks = [first]
+        else:
+            block, chunks = b" " * (1024 * 1024), [filler]
+        while not self.stopping.is_set():
+            data = chunks.pop() if chunks else block
+            conn.sendall(data)
+            self.sent += len(data)
 
 
 class PlainHttpServer(RawServer):

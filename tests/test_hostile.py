@@ -38,6 +38,7 @@ from tests.cli import TAP, assert_no_secret, error_lines, parse_messages, tap_en
 from tests.helpers import API_KEY, UNTHROTTLED, fake_config, records, run_sync
 from tests.hostile_servers import (
     DripServer,
+    EndlessServer,
     PlainHttpServer,
     RecordingProxy,
     self_signed_certificate,
@@ -362,6 +363,42 @@ def test_a_dripping_response_ends_at_the_deadline_and_gives_up(tmp_path, headers
         result = run_tap([*args, "--catalog", catalog_file(tmp_path, "account")])
     one_error(result, "/v1/account", "2 attempts")
     assert drip.connections == 2  # the first attempt and max_retries=1 retry, then no more
+
+
+def run_measured(args: list[str]) -> tuple[subprocess.CompletedProcess, int]:
+    """``run_tap``, plus the command's own peak resident memory in bytes (``wait4``)."""
+    out, err = (open(os.devnull, "w"), subprocess.PIPE)  # noqa: SIM115 - closed below
+    with out, subprocess.Popen(  # noqa: S603 - the installed tap
+        [TAP, *args], stdout=out, stderr=err, text=True, env=tap_command_env()
+    ) as process:
+        assert process.stderr is not None
+        deadline = time.monotonic() + HANG
+        stderr = ""
+        while time.monotonic() < deadline:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                stderr = process.stderr.read()
+                break
+            time.sleep(0.05)
+        else:
+            process.kill()
+            pytest.fail("the tap did not end within the hang detector's time")
+    result = subprocess.CompletedProcess(args, process.returncode, "", stderr)
+    return result, usage.ru_maxrss * 1024
+
+
+@pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
+def test_an_endless_body_ends_in_one_line_with_bounded_memory(tmp_path, gzip):
+    """A body without end (or a gzip one expanding without end) stops at max_response_mb."""
+    with EndlessServer(gzip=gzip) as endless:
+        settings = {"max_response_mb": 16, "request_timeout": 30, "max_retries": 0}
+        args = ["--config", config_file(tmp_path, endless.url, **settings)]
+        result, peak = run_measured([*args, "--catalog", catalog_file(tmp_path, "customers")])
+    one_error(result, "/v1/customers", "16 MB", "max_response_mb")
+    assert endless.connections == 1  # not retried: the same page would be as long again
+    # The tap alone is about 80 MB; the body may add its 16 MB and one chunk of reading.
+    assert peak < 200 * 2**20, f"peak memory {peak / 2**20:.0f} MB"
 
 
 def test_sigterm_during_a_stalled_fan_out_exits_143_with_valid_state(tmp_path):
