@@ -11,9 +11,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-PIP_FLAGS=(--quiet --disable-pip-version-check)
+PIP_FLAGS=(--quiet --disable-pip-version-check --no-warn-script-location)
+
+# quiet_pip DIR ARGS...: pip install ARGS into DIR, without the warnings some machines'
+# pip configuration prints for every package; pip's own exit status is returned.
+quiet_pip() {
+  local dir=$1
+  shift
+  "$dir/bin/python" -m pip install "${PIP_FLAGS[@]}" "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }
+  return "${PIPESTATUS[0]}"
+}
 
 # ensure_venv DIR STAMP PACKAGE...: (re)install PACKAGEs into DIR unless STAMP matches.
+# The stamp is written last, only after pip and `pip check` succeeded: a failed or
+# interrupted install leaves no stamp, so the next run starts that venv afresh.
 ensure_venv() {
   local dir=$1 stamp=$2
   shift 2
@@ -23,9 +34,12 @@ ensure_venv() {
   echo "bootstrap: installing $* into $dir" >&2
   rm -rf "$dir"
   "$PYTHON" -m venv "$dir"
-  "$dir/bin/python" -m pip install "${PIP_FLAGS[@]}" --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  "$dir/bin/python" -m pip install "${PIP_FLAGS[@]}" "$@" 2>&1 | grep -v "^WARNING: Location" || true
-  "$dir/bin/python" -m pip check >/dev/null || { echo "bootstrap: broken install in $dir" >&2; exit 1; }
+  if ! quiet_pip "$dir" --upgrade pip || ! quiet_pip "$dir" "$@" ||
+     ! "$dir/bin/python" -m pip check >&2; then
+    echo "bootstrap: installing $* into $dir failed (see above); run the command again" \
+      "once the cause is fixed: the next run starts that venv afresh" >&2
+    exit 1
+  fi
   echo "$stamp" > "$dir/.stamp"
 }
 

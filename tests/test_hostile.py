@@ -367,10 +367,12 @@ def test_a_dripping_response_ends_at_the_deadline_and_gives_up(tmp_path, headers
 
 def run_measured(args: list[str]) -> tuple[subprocess.CompletedProcess, int]:
     """``run_tap``, plus the command's own peak resident memory in bytes (``wait4``)."""
-    out, err = (open(os.devnull, "w"), subprocess.PIPE)  # noqa: SIM115 - closed below
-    with out, subprocess.Popen(  # noqa: S603 - the installed tap
-        [TAP, *args], stdout=out, stderr=err, text=True, env=tap_command_env()
-    ) as process:
+    with (
+        Path(os.devnull).open("w") as out,
+        subprocess.Popen(
+            [TAP, *args], stdout=out, stderr=subprocess.PIPE, text=True, env=tap_command_env()
+        ) as process,
+    ):
         assert process.stderr is not None
         deadline = time.monotonic() + HANG
         stderr = ""
