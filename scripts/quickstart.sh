@@ -2,8 +2,10 @@
 # Quick start: sync ChartMogul into ./output/<stream>.jsonl with the standalone tap
 # piped into target-jsonl, load those files into ./output/chartmogul.duckdb (one typed table
 # per stream, see scripts/load_duckdb.py) and print a short report (scripts/report.py).
-#   - With TAP_CHARTMOGUL_API_KEY set (and optionally the other TAP_CHARTMOGUL_* settings):
-#     your real ChartMogul account.
+#   - With TAP_CHARTMOGUL_API_KEY set, exported or in ./.env (where `meltano config set` puts
+#     it), and optionally the other TAP_CHARTMOGUL_* settings: your real ChartMogul account.
+#     The tap reads its settings the same way (`--config ENV`: exported variables win over
+#     .env), so the account synced is the one the key belongs to.
 #   - Without it: the bundled fake ChartMogul API on 127.0.0.1 (FAKE_CUSTOMERS customers,
 #     default 500), so you can watch records land without an account.
 # Metrics are synced per month unless TAP_CHARTMOGUL_METRICS_INTERVAL says otherwise: ChartMogul
@@ -23,10 +25,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -n "${TAP_CHARTMOGUL_API_KEY:-}" ]; then
-  echo "quickstart: syncing the ChartMogul account of TAP_CHARTMOGUL_API_KEY" >&2
+key_source=$(.venv/bin/python -c \
+  'from tap_chartmogul.environment import source_of; print(source_of("api_key") or "")')
+if [ -n "$key_source" ]; then
+  url_source=$(.venv/bin/python -c \
+    'from tap_chartmogul.environment import source_of; print(source_of("api_url") or "")')
+  echo "quickstart: syncing the ChartMogul account of TAP_CHARTMOGUL_API_KEY from $key_source" \
+    "(API URL from ${url_source:-the default, https://api.chartmogul.com})" >&2
 else
-  echo "quickstart: TAP_CHARTMOGUL_API_KEY is not set; using the bundled fake ChartMogul API" >&2
+  echo "quickstart: TAP_CHARTMOGUL_API_KEY is set neither in the environment nor in .env;" \
+    "using the bundled fake ChartMogul API" >&2
   .venv/bin/python -m fake_chartmogul --port 0 --customers "${FAKE_CUSTOMERS:-500}" \
     --api-key quickstart-demo-key --ready-file "$work/url" >"$work/fake.log" 2>&1 &
   fake_pid=$!
@@ -41,7 +49,9 @@ else
   export TAP_CHARTMOGUL_API_URL
 fi
 
-export TAP_CHARTMOGUL_METRICS_INTERVAL=${TAP_CHARTMOGUL_METRICS_INTERVAL:-month}
+interval_source=$(.venv/bin/python -c \
+  'from tap_chartmogul.environment import source_of; print(source_of("metrics_interval") or "")')
+[ -n "$interval_source" ] || export TAP_CHARTMOGUL_METRICS_INTERVAL=month
 # The SCHEMA messages a sync sends (no request is made): the loader types its tables from them.
 .venv/bin/tap-chartmogul --config ENV --test=schema >"$work/schemas.singer" 2>"$work/schemas.log" ||
   { cat "$work/schemas.log" >&2; exit 1; }

@@ -172,3 +172,17 @@ def unknown_variables(schema: Mapping[str, t.Any], variables: t.Iterable[str]) -
             continue
         unknown.append(name)
     return sorted(unknown)
+
+
+def source_of(setting: str, directory: Path | None = None) -> str | None:
+    """Where ``--config ENV`` would take ``setting`` from: the environment, ``.env``, or None.
+
+    The quick start decides with this whether to sync an account or the bundled fake, so
+    the decision and the key the tap then uses come from the same place.
+    """
+    name = variable_name(setting)
+    if os.environ.get(name, "").strip():
+        return "the environment"
+    if dotenv_file(directory).get(name, "").strip():
+        return ".env"
+    return None

@@ -72,7 +72,8 @@ class MetricsStream(ChartMogulStream):
         wanted = self.config.get("metrics_interval") or DEFAULT_INTERVAL
         effective = coarsest(wanted, self.allowed_intervals)
         if effective != wanted:
-            self.logger.warning(
+            # Expected, and documented: not a warning a default run should always print.
+            self.logger.info(
                 "%s: ChartMogul does not compute this metric per %s; using interval=%s "
                 "(metrics_interval=%s)",
                 self.name,

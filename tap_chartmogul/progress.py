@@ -1,8 +1,10 @@
 """How far a run has got: per-stream counters, periodic progress lines, a final summary.
 
-A daily run should say little: one progress line per long stream every
-``PROGRESS_INTERVAL_SECONDS`` (records, requests and rate; for fan-outs how many
-parents are done of how many and the time left), and one summary table at the end (per
+A daily run should say little: progress lines only for long streams (records, requests
+and rate; for fan-outs how many parents are done of how many and the time left), the
+first ``FIRST_PROGRESS_SECONDS`` after the SDK starts writing the stream, so a short sync
+(the quick start's 14 s) still shows its longest stream moving, then ever more sparsely,
+every ``PROGRESS_INTERVAL_SECONDS`` at most, and one summary table at the end (per
 stream: records, requests, retries, seconds). Counters are updated from the threads
 that do the work, under one lock.
 """
@@ -18,7 +20,9 @@ from dataclasses import dataclass, field
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-#: Seconds between progress lines of a stream that is still running.
+#: Seconds from the start of writing a stream to its first progress line; each gap doubles.
+FIRST_PROGRESS_SECONDS = 5.0
+#: Longest gap between progress lines of a stream that is still running.
 PROGRESS_INTERVAL_SECONDS = 30.0
 
 logger = logging.getLogger("tap-chartmogul")
@@ -42,6 +46,7 @@ class StreamStats:
     #: When the SDK started writing the stream's records, and when progress was last told.
     writing_since: float | None = None
     last_report: float = field(default=0.0)
+    next_gap: float = FIRST_PROGRESS_SECONDS
 
     def seconds(self, now: float) -> float:
         """Wall time from the stream's first request to its last record fetched.
@@ -98,8 +103,9 @@ class RunProgress:
     def records(self, name: str, count: int = 1) -> None:
         """``count`` more records of ``name`` were handed to the SDK.
 
-        A progress line is due every ``PROGRESS_INTERVAL_SECONDS`` while the SDK writes
-        the stream: only long streams get one.
+        A progress line is due ``FIRST_PROGRESS_SECONDS`` after the SDK started writing the
+        stream, then after gaps that double up to ``PROGRESS_INTERVAL_SECONDS``: only long
+        streams get one.
         """
         with self._lock:
             stats = self.streams[name]
@@ -108,9 +114,10 @@ class RunProgress:
             now = self._clock()
             if stats.writing_since is None:
                 stats.writing_since = stats.last_report = now
-            due = now - stats.last_report >= PROGRESS_INTERVAL_SECONDS
+            due = now - stats.last_report >= stats.next_gap
             if due:
                 stats.last_report = now
+                stats.next_gap = min(2 * stats.next_gap, PROGRESS_INTERVAL_SECONDS)
         if due:
             logger.info("%s", self.describe(name))
 

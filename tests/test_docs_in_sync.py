@@ -168,3 +168,25 @@ def test_meltano_hub_definition_is_generated_from_the_code():
 def test_meltano_yml_requires_meltano_4_4():
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     assert project["requires_meltano"] == ">=4.4,<5"
+
+
+def test_readme_lists_the_measured_targets_with_what_loses_data():
+    """The targets a user will try, with the verdicts measured (tap-chartmogul issue 15)."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Targets", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        re.search(r"`([\w-]+)`", line).group(1): line  # type: ignore[union-attr]
+        for line in table.splitlines()
+        if line.startswith("| `")
+    }
+    assert set(rows) >= {
+        "target-jsonl",
+        "meltanolabs-target-postgres",
+        "meltanolabs-target-csv",
+        "target-duckdb",
+        "target-csv",
+        "target-sqlite",
+    }
+    assert "loses data" in rows["target-duckdb"]
+    assert "crashes" in rows["target-csv"]
+    assert "crashes" in rows["target-sqlite"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
-from tap_chartmogul.progress import PROGRESS_INTERVAL_SECONDS, RunProgress
+from tap_chartmogul.progress import (
+    FIRST_PROGRESS_SECONDS,
+    PROGRESS_INTERVAL_SECONDS,
+    RunProgress,
+)
 from tests.cli import run_cli, write_json
 from tests.helpers import API_KEY
 
@@ -20,7 +25,7 @@ class Clock:
         return self.now
 
 
-def test_progress_lines_come_at_most_every_interval_with_rate_and_time_left(caplog):
+def test_progress_lines_come_soon_then_at_most_every_interval_with_rate_and_time_left(caplog):
     clock = Clock()
     progress = RunProgress(clock=clock)
     progress.register("customer_subscriptions")
@@ -29,18 +34,25 @@ def test_progress_lines_come_at_most_every_interval_with_rate_and_time_left(capl
         progress.request("customer_subscriptions")
     progress.parents("customer_subscriptions", done=100, total=1000)
     progress.records("customer_subscriptions", 0)  # the SDK starts writing the stream
-    clock.now += PROGRESS_INTERVAL_SECONDS - 1
+    clock.now += FIRST_PROGRESS_SECONDS - 1
     progress.records("customer_subscriptions", 150)
     assert caplog.messages == []  # not yet due
     clock.now += 1
     progress.records("customer_subscriptions", 50)
     (line,) = caplog.messages
-    assert line.startswith("customer_subscriptions: 200 records, 100 requests (3.3/s) in 30s")
-    # 100 of 1,000 parents in 30 s: 900 more take 270 s.
-    assert "100 of 1,000 parents, about 4 min left" in line
-    clock.now += 1
-    progress.records("customer_subscriptions", 50)
-    assert len(caplog.messages) == 1  # the next one is due 30 s after the last
+    assert line.startswith("customer_subscriptions: 200 records, 100 requests (20.0/s) in 5s")
+    # 100 of 1,000 parents in 5 s: 900 more take 45 s.
+    assert "100 of 1,000 parents, about 1 min left" in line
+    # Then the gaps double (10 s, 20 s) up to the interval, and stay there.
+    reported_at = [clock.now]
+    for _ in range(120):
+        clock.now += 1
+        before = len(caplog.messages)
+        progress.records("customer_subscriptions", 1)
+        if len(caplog.messages) > before:
+            reported_at.append(clock.now)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(reported_at)]
+    assert gaps[:4] == [10, 20, PROGRESS_INTERVAL_SECONDS, PROGRESS_INTERVAL_SECONDS]
 
 
 def test_summary_has_a_row_per_stream_that_ran_and_a_total():

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
+from tests.checkout import make_checkout
 from tests.helpers import API_KEY, UNTHROTTLED
 from tests.test_e2e import require
 
@@ -77,13 +78,13 @@ def run(
 
 
 def shell_env(**extra: str) -> dict[str, str]:
-    """The user's environment without tap settings, with the tools on PATH."""
+    """The user's environment without tap settings, with the tap (pip install -e .) on PATH."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TAP_CHARTMOGUL_", "TARGET_JSONL_", "MELTANO_"))
     }
-    env["PATH"] = os.pathsep.join([str(VENV_BIN), str(TARGET_BIN), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return {**env, **extra}
 
@@ -148,41 +149,30 @@ def test_block_install(tmp_path):
     assert "api_key" in result.stdout
 
 
+def meltano_env(**extra: str) -> dict[str, str]:
+    """The user's shell with Meltano on PATH."""
+    return shell_env(PATH=os.pathsep.join([str(MELTANO.parent), shell_env()["PATH"]]), **extra)
+
+
 def test_block_meltano(fake, account, tmp_path):
-    """The Meltano commands, in a project that is a copy of this repository's meltano.yml."""
+    """The Meltano commands as written, in a user's checkout (its .meltano/ and .env, not ours)."""
     require(MELTANO)
-    require(TARGET_BIN / "target-jsonl")
-    installed = subprocess.run(
-        [str(MELTANO), "install"],
-        cwd=ROOT,
-        env=shell_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "meltano.yml", project / "meltano.yml")
-    (project / ".meltano").symlink_to(ROOT / ".meltano")  # the plugins `meltano install` built
-    output = tmp_path / "output"
-    env = shell_env(
-        PATH=os.pathsep.join([str(MELTANO.parent), shell_env()["PATH"]]),
+    checkout = make_checkout(tmp_path / "checkout")
+    env = meltano_env(
         TAP_CHARTMOGUL_API_URL=fake.base_url,
         TAP_CHARTMOGUL_REQUESTS_PER_SECOND=str(UNTHROTTLED["requests_per_second"]),
-        TARGET_JSONL_DESTINATION_PATH=str(output),
     )
     lines = [line.replace("<your key>", API_KEY) for line in blocks()["meltano"]]
-    assert lines[0] == "meltano install"  # done above, for the repository's project
-    for line in lines[1:]:
-        result = run(line, project, env, timeout=600)
+    assert lines[0] == "meltano install"
+    for line in lines:
+        result = run(line, checkout, env, timeout=600)
         assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         assert API_KEY not in result.stdout + result.stderr
         if line.startswith("meltano config test"):
             assert "plugin configuration is valid" in (result.stdout + result.stderr).lower()
-    assert f"TAP_CHARTMOGUL_API_KEY='{API_KEY}'" in (project / ".env").read_text()
-    assert API_KEY not in (project / "meltano.yml").read_text()
+    assert f"TAP_CHARTMOGUL_API_KEY='{API_KEY}'" in (checkout / ".env").read_text()
+    assert API_KEY not in (checkout / "meltano.yml").read_text()
+    output = checkout / "output" / "meltano"  # target-jsonl's destination_path in meltano.yml
     written = {path.stem for path in output.glob("*.jsonl")}
     assert "customers" in written
     assert "customer_subscriptions" in written
@@ -193,15 +183,9 @@ def test_block_meltano(fake, account, tmp_path):
 
 def test_meltano_config_test_without_a_key_shows_the_taps_own_line(tmp_path):
     require(MELTANO)
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "meltano.yml", project / "meltano.yml")
-    (project / ".meltano").symlink_to(ROOT / ".meltano")
-    result = run(
-        "meltano config test tap-chartmogul",
-        project,
-        shell_env(PATH=os.pathsep.join([str(MELTANO.parent), shell_env()["PATH"]])),
-    )
+    checkout = make_checkout(tmp_path / "checkout")
+    assert run("meltano install", checkout, meltano_env(), timeout=600).returncode == 0
+    result = run("meltano config test tap-chartmogul", checkout, meltano_env())
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Setting 'api_key' is required" in output
@@ -215,24 +199,29 @@ def standalone_config(line: str, fake: FakeChartMogul, **extra: object) -> str:
 
 
 def test_block_standalone(fake, account, tmp_path):
-    require(TARGET_BIN / "target-jsonl")
-    echo, discover, sync = blocks()["standalone"]
-    env = shell_env()
-    for line in (standalone_config(echo, fake), discover, sync):
-        result = run(line, tmp_path, env)
+    """As written: the target in its own virtualenv (under a temporary HOME), then the tap."""
+    install, echo, discover, sync = blocks()["standalone"]
+    env = shell_env(HOME=str(tmp_path / "home"), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for line in (install, standalone_config(echo, fake), discover, sync):
+        result = run(line, tmp_path, env, timeout=600)
         assert result.returncode == 0, f"{line}\n{result.stderr[-2000:]}"
+    assert "--catalog catalog.json" in sync
     catalog = json.loads((tmp_path / "catalog.json").read_text())
     assert len(catalog["streams"]) == 25
     # target-jsonl without a config names its files <stream>-<timestamp>.jsonl.
     (written,) = tmp_path.glob("customers-*.jsonl")
     assert len(written.read_text().splitlines()) == len(account.customers)
+    assert len(list(tmp_path.glob("*.jsonl"))) == 25
 
 
 def test_block_resume(fake, tmp_path):
     """Interrupted run, the last STATE kept, a resumed run that starts from it."""
     require(TARGET_BIN / "target-jsonl")
-    (echo, *_) = blocks()["standalone"]
-    env = shell_env()
+    (_, echo, *_) = blocks()["standalone"]
+    home = tmp_path / "home"
+    (home / ".venvs").mkdir(parents=True)
+    (home / ".venvs" / "target-jsonl").symlink_to(TARGET_BIN.parent)  # as the block installs it
+    env = shell_env(HOME=str(home))
     config = standalone_config(echo, fake, max_retries=0, start_date="2020-01-01")
     assert run(config, tmp_path, env).returncode == 0
     # The run fails on contacts, after activities wrote their bookmark.

@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.checkout import make_checkout
 from tests.helpers import API_KEY, fake_config
 from tests.test_e2e import TAP, TARGET, clean_env, require
 
@@ -260,12 +261,14 @@ def test_records_without_a_schema_fail_the_load(synced, tmp_path):
 
 @pytest.mark.slow
 def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
-    """``bash scripts/quickstart.sh`` as in the README (fewer fake customers, own folder)."""
+    """``bash scripts/quickstart.sh`` as in the README, in a user's checkout (fewer customers)."""
     customers = 120
-    out = tmp_path / "output"
-    env = clean_env(OUTPUT_DIR=str(out), FAKE_CUSTOMERS=str(customers))
+    checkout = make_checkout(tmp_path / "checkout")
+    out = checkout / "output"
+    env = clean_env(FAKE_CUSTOMERS=str(customers))
     result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "quickstart.sh")],
+        ["bash", "scripts/quickstart.sh"],
+        cwd=checkout,
         capture_output=True,
         text=True,
         env=env,
@@ -273,6 +276,7 @@ def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "using the bundled fake ChartMogul API" in result.stderr
     report = result.stdout
     # The quick start's fake: the same seed (the fake's default), so the same data.
     account = FakeAccount(customers=customers, seed=42)
@@ -308,3 +312,30 @@ def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
     plans = report.split("Top plans by MRR", 1)[1].splitlines()
     assert plans[2].startswith(plan)
     assert f"{Decimal(cents) / 100:,.2f}" in plans[2]
+
+
+@pytest.mark.slow
+def test_quickstart_takes_the_key_from_dotenv_as_the_tap_does(tmp_path):
+    """After ``meltano config set ... api_key`` (a key in .env), the quick start syncs that
+    account, with that key: the decision and the key come from the same place."""
+    checkout = make_checkout(tmp_path / "checkout")
+    with FakeChartMogul(FakeAccount(customers=40, seed=3), api_key=API_KEY) as server:
+        (checkout / ".env").write_text(
+            f"TAP_CHARTMOGUL_API_KEY='{API_KEY}'\nTAP_CHARTMOGUL_API_URL={server.base_url}\n"
+            "TAP_CHARTMOGUL_REQUESTS_PER_SECOND=5000\n"
+        )
+        result = subprocess.run(
+            ["bash", "scripts/quickstart.sh"],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=600,
+            check=False,
+        )
+        requests = server.count()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "TAP_CHARTMOGUL_API_KEY from .env (API URL from .env)" in result.stderr
+    assert "bundled fake" not in result.stderr
+    assert requests > 40  # every stream of that account was read with the .env key
+    assert API_KEY not in result.stdout + result.stderr
