@@ -28,13 +28,6 @@ from tap_chartmogul.tap import SETTINGS, TapChartMogul  # noqa: E402
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-KINDS = {
-    "string": "string",
-    "integer": "integer",
-    "number": "decimal",
-    "boolean": "boolean",
-    "array": "array",
-}
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 HUB_DEFINITION = ROOT / "meltano-hub.yml"
 REPOSITORY = "https://github.com/tap-chartmogul/tap-chartmogul"
@@ -77,23 +70,22 @@ def readme_table() -> str:
 
 
 def meltano_settings() -> str:
-    """The extractor's `settings:` list for meltano.yml."""
+    """The extractor's `settings:` list for meltano.yml.
+
+    Every setting is ``kind: string``: Meltano then hands the tap the text the user wrote,
+    and the tap parses and checks it, so a bad value is the tap's one line naming the
+    setting. With typed kinds, Meltano 4.4 parses first: a bad integer, list or option ends
+    in its traceback, and a boolean spelled ``yes-please`` silently becomes false.
+    """
     out = []
     for name, prop in own_settings().items():
-        types = [t for t in prop["type"] if t != "null"]
-        kind = "date_iso8601" if prop.get("format") == "date-time" else KINDS[types[0]]
-        if "enum" in prop:
-            kind = "options"
         out.append(f"    - name: {name}")
-        out.append(f"      kind: {kind}")
+        out.append("      kind: string")
         if prop.get("secret"):
             out.append("      sensitive: true")
         if "default" in prop:
             out.append(f"      value: {json.dumps(prop['default'])}")
         out.append(f"      label: {prop['title']}")
-        if "enum" in prop:
-            out.append("      options:")
-            out.extend(f"      - {{label: {v}, value: {v}}}" for v in prop["enum"] if v is not None)
         wrapped = textwrap.wrap(json.dumps(prop["description"]), 90)
         out.append(f"      description: {wrapped[0]}")
         out.extend(f"        {line}" for line in wrapped[1:])

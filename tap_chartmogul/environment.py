@@ -93,7 +93,7 @@ def tap_variables(
     return {name: value for name, value in merged.items() if name.startswith(PREFIX)}
 
 
-def _parse(setting: str, prop: Mapping[str, t.Any], raw: str) -> t.Any:
+def parse_text(setting: str, prop: Mapping[str, t.Any], raw: str) -> t.Any:
     """``raw`` as the value ``prop`` describes; ValueError names what was expected."""
     types = json_types(prop)
     text = raw.strip()
@@ -144,7 +144,7 @@ def environment_settings(
         if raw is None or not raw.strip():
             continue
         try:
-            settings[setting] = _parse(setting, prop, raw)
+            settings[setting] = parse_text(setting, prop, raw)
         except ValueError as error:
             shown = "" if prop.get("secret") or setting == "api_key" else f", got {raw!r:.80}"
             problems.append(
@@ -153,6 +153,34 @@ def environment_settings(
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def text_values_parsed(
+    config: Mapping[str, t.Any], schema: Mapping[str, t.Any]
+) -> dict[str, t.Any]:
+    """``config`` with text given for a number, boolean, list or object parsed as the env is.
+
+    Meltano passes a value from ``.env`` or ``meltano config set`` as the text the user
+    wrote (``meltano.yml`` declares every setting ``kind: string``, so that Meltano's own
+    parsing, which ends a bad number in a traceback and reads an unknown boolean spelling
+    as false, never runs), and a hand-written config file may say ``"max_retries": "5"``.
+
+    Raises:
+        SettingsError: one line per value that cannot be parsed.
+    """
+    parsed = dict(config)
+    problems: list[str] = []
+    for setting, prop in (schema.get("properties") or {}).items():
+        raw = config.get(setting)
+        if not isinstance(raw, str) or "string" in json_types(prop) or not json_types(prop):
+            continue
+        try:
+            parsed[setting] = parse_text(setting, prop, raw)
+        except ValueError as error:
+            problems.append(f"Setting {setting!r} must be {error}, got {raw!r:.80}")
+    if problems:
+        raise SettingsError(problems)
+    return parsed
 
 
 def unknown_variables(schema: Mapping[str, t.Any], variables: t.Iterable[str]) -> list[str]:

@@ -177,7 +177,7 @@ class TapChartMogul(Tap):
         merged = dict(config or {})
         if parse_env:
             merged.update(environment.environment_settings(schema, variables))
-        merged = without_blanks(merged)
+        merged = environment.text_values_parsed(without_blanks(merged), schema)
         known = schema.get("properties") or {}
         for line in unknown_setting_lines(merged, known):
             cls.logger.warning("%s", line)

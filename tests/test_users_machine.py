@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,9 +19,11 @@ from pathlib import Path
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
+from tests.checkout import make_checkout
 from tests.cli import TAP, error_lines, parse_messages, tap_env
 from tests.helpers import API_KEY, UNTHROTTLED
 from tests.test_hostile import HANG, catalog_file, config_file, one_error, warnings
+from tests.test_readme import meltano_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -276,3 +279,59 @@ def test_no_error_line_for_a_healthy_run(server, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert error_lines(result.stderr) == []
     assert json.loads(result.stdout.splitlines()[-1])["type"] == "STATE"
+
+
+# --- the same values through Meltano ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def meltano_checkout(tmp_path_factory):
+    """A user's checkout with the plugins installed (``meltano install``)."""
+    checkout = make_checkout(tmp_path_factory.mktemp("meltano") / "checkout")
+    installed = run_shell("meltano install", checkout)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    return checkout
+
+
+def run_shell(line: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-c", line],
+        cwd=cwd,
+        env=meltano_env(**variables),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("case", BAD_VARIABLES, ids=list(BAD_VARIABLES))
+def test_a_bad_value_through_meltano_is_the_taps_one_line(server, meltano_checkout, case):
+    """Meltano passes the text (every setting is kind: string) and the tap words the error."""
+    variables, expected = BAD_VARIABLES[case]
+    lines = [f"{name}={value!r}" for name, value in fake_variables(server, **variables).items()]
+    (meltano_checkout / ".env").write_text("\n".join(lines) + "\n")
+    result = run_shell("meltano config test tap-chartmogul", meltano_checkout)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    said = [line for line in output.splitlines() if "Setting '" in line]
+    assert said, output[-3000:]
+    named = {re.search(r"Setting '(\w+)'", line).group(1) for line in said}  # type: ignore[union-attr]
+    assert len(named) == 1, said  # one problem, as Meltano echoes the tap's line
+    for text in expected[:1] + expected[2:]:
+        assert text in said[0], said[0]
+
+
+def test_good_values_through_meltano_are_parsed(server, meltano_checkout):
+    variables = fake_variables(
+        server,
+        TAP_CHARTMOGUL_EMIT_ACTIVATE_VERSION_MESSAGES="yes",
+        TAP_CHARTMOGUL_METRICS_SEGMENTS='[{"name": "europe", "geo": "DE,FR"}]',
+        TAP_CHARTMOGUL_MAX_RETRIES="2",
+    )
+    lines = [f"{name}='{value}'" for name, value in variables.items()]
+    (meltano_checkout / ".env").write_text("\n".join(lines) + "\n")
+    result = run_shell("meltano config test tap-chartmogul", meltano_checkout)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "plugin configuration is valid" in (result.stdout + result.stderr).lower()
