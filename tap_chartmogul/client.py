@@ -1,9 +1,10 @@
-"""The one base stream that owns the HTTP policy for every ChartMogul endpoint.
+"""The one base stream: the HTTP policy of every ChartMogul endpoint, and nothing else.
 
-Auth, URLs, paging, retries and record shaping are decided here, each delegated to the
-module named for it, so stream classes are short declarations. A stream's records are
-fetched by its ``Listing`` (in the background, see ``listings``) and read back here in
-order; what a stream fetches is ``fetch_records``, what it emits is ``get_records``.
+Each decision lives in the module named for it: ``responses`` (what a status and a body
+mean), ``retry`` (waits, Retry-After, giving up), ``pagination`` (cursors that cannot
+loop or truncate), ``shaping`` (snake_case and declared types). When records are fetched
+and how they reach the SDK is the run's (``run``): a stream declares what it fetches
+(``fetch_records``) and which other listings it reads (``listings_read``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import SinglePagePaginator
 
-from tap_chartmogul import logs, responses, retry, schemas
-from tap_chartmogul.errors import RecordError, RunCancelledError, TapChartMogulError
-from tap_chartmogul.listings import Listing
+from tap_chartmogul import responses, retry, schemas
+from tap_chartmogul.errors import RecordError
 from tap_chartmogul.pagination import ChartMogulCursorPaginator
-from tap_chartmogul.services import RunServices
+from tap_chartmogul.run.context import RunContext
 from tap_chartmogul.shaping import RecordShaper
 
 if sys.version_info >= (3, 12):
@@ -39,84 +39,72 @@ if t.TYPE_CHECKING:
     from singer_sdk.pagination import BaseAPIPaginator
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
+    from tap_chartmogul.run.listings import Listing
+
+Record = dict[str, t.Any]
 #: ChartMogul's maximum page size; larger values are silently capped by the API.
 PAGE_SIZE = 200
-#: Records between updates of the run's progress counters (and progress lines).
-PROGRESS_BATCH = PAGE_SIZE
 SCHEMAS = SchemaDirectory(schemas)
 
 
 class ChartMogulStream(RESTStream[str | None]):
-    """Base for every ChartMogul stream.
-
-    Subclasses declare ``name``, ``path``, ``primary_keys`` and, where they differ from
-    the defaults, ``records_key`` (the list's key in the body, or None for an endpoint
-    that returns one object) and ``paginated``.
-    """
+    """Base of every stream; subclasses declare name, path, keys and how they differ."""
 
     schema = StreamSchema(SCHEMAS)
-    #: ``RecordShaper`` makes every record match its schema; the SDK's conformance pass
-    #: would repeat that at several times the cost.
+    #: ``RecordShaper`` makes every record match its schema, at a fraction of the SDK's cost.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    #: ChartMogul's API never redirects; a redirect means a wrong ``api_url`` and must not
-    #: carry the key elsewhere (see ``responses.check_status``).
+    #: ChartMogul never redirects: a redirect means a wrong ``api_url`` (the key stays here).
     allow_redirects = False
-
+    #: The list's key in the body (None: the body is the one record), and whether it pages.
     records_key: t.ClassVar[str | None] = "entries"
     paginated: t.ClassVar[bool] = True
     #: Also turn ``""`` into null for string columns (where ChartMogul means "missing").
     blank_strings_to_null: t.ClassVar[bool] = False
-    #: The listing's requests depend on this stream's state, known only when it syncs.
-    starts_with_sync: t.ClassVar[bool] = False
+    #: One request series per parent record (waits behind listings' pages in the pacer).
+    fan_out: t.ClassVar[bool] = False
 
-    def __init__(self, tap: Tap, *, services: RunServices | None = None) -> None:
-        """Build the stream with the run's shared services (its own if none are given)."""
+    def __init__(self, tap: Tap, *, run: RunContext | None = None) -> None:
+        """Build the stream and register its listing with the run (its own if none given)."""
         super().__init__(tap)
-        self.services = services or RunServices(self.config)
-        self.listing = Listing(
+        self.run = run or RunContext(self.config)
+        self.listing = self.run.listing(
             self.name,
             self.fetch_records,
-            budget=self.services.memory,
-            on_complete=lambda: self.services.progress.fetched(self.name),
+            selected=lambda: self.selected,
+            reads=self.listings_read,
+            fan_out=self.fan_out,
         )
-        self.services.register(self)
-
-    # --- HTTP policy ---------------------------------------------------------------------
 
     @property
     @override
     def url_base(self) -> str:
-        """Return ``<api_url>/v1``."""
         return f"{self.config['api_url'].strip().rstrip('/')}/v1"
 
     @cached_property
     @override
     def authenticator(self) -> BasicAuthenticator:
-        """HTTP Basic: the API key as username, an empty password (ChartMogul's scheme)."""
+        """The API key as username, an empty password: ChartMogul's scheme."""
         return BasicAuthenticator(username=self.config["api_key"], password="")
 
     @property
     @override
     def requests_session(self) -> requests.Session:
-        """The run's shared session: one pacer and connection pool for all streams."""
-        return self.services.session
+        """This stream's session over the run's one pacer and pool."""
+        return self.listing.session
 
     @property
     @override
     def timeout(self) -> int:
-        """Seconds to wait for each socket read (``request_timeout``)."""
         return int(self.config["request_timeout"])
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[str | None]:
-        """Cursor paging for lists; exactly one request otherwise."""
         if self.paginated:
             return ChartMogulCursorPaginator(f"/v1{self.path}", self.records_key or "entries")
         return SinglePagePaginator()  # type: ignore[return-value]
 
     @override
     def get_http_request(self, *, page: PageContext[str | None]) -> HTTPRequest:
-        """Add ``per_page`` and the cursor to list requests."""
         request = super().get_http_request(page=page)
         if self.paginated:
             request.params["per_page"] = PAGE_SIZE
@@ -126,31 +114,14 @@ class ChartMogulStream(RESTStream[str | None]):
 
     @override
     def validate_response(self, response: requests.Response) -> None:
-        """Sort a response by status: success, retriable, or fatal with a clear message."""
+        """Success, retriable, or fatal with a one-line message (never the query string)."""
         responses.check_status(response, responses.endpoint_of(response, self.path or ""))
 
     @override
-    def response_error_message(self, response: requests.Response) -> str:
-        """Endpoint, status and ChartMogul's message; never the query string or headers."""
-        return responses.describe(response, responses.endpoint_of(response, self.path or ""))
-
-    @override
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """Count, parse and retry each request; fail in one line when retries cannot help."""
-
-        def attempt(prepared: requests.PreparedRequest, context: Context | None) -> t.Any:
-            if self.services.cancelled.is_set():
-                raise RunCancelledError(self.name)
-            self.services.progress.request(self.name)
-            response = func(prepared, context)
-            parsed = responses.parse_body(response, responses.endpoint_of(response, ""))
-            if not self.dry_run:
-                # The key works: now read ahead (a bad key fails on one request, not 20).
-                self.services.start_reading_ahead()
-            return parsed
-
+        """Count and parse each attempt; retry what can heal, fail in one line otherwise."""
         return retry.resilient(
-            attempt,
+            self.run.attempts(self.name, responses.parsing(func)),
             max_tries=self.backoff_max_tries(),
             wait_gen=self.backoff_wait_generator,
             on_backoff=self.backoff_handler,
@@ -159,112 +130,52 @@ class ChartMogulStream(RESTStream[str | None]):
 
     @override
     def backoff_max_tries(self) -> int:
-        """First attempt plus ``max_retries`` retries."""
         return int(self.config["max_retries"]) + 1
 
     @override
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
-        """Capped exponential waits with jitter; ``Retry-After`` wins when sent."""
-        return retry.wait_times()
+        return retry.wait_times()  # capped exponential with jitter; Retry-After wins
 
     @override
     def backoff_handler(self, details: Details) -> None:
-        """Log one line per retry: endpoint, cause, wait, attempt number."""
-        self.services.progress.retry(self.name)
-        self.logger.warning(
-            "Retrying /v1%s in %.1fs after %s (attempt %d of %d)",
-            self.path,
-            details.get("wait", 0.0),
-            retry.describe_failure(t.cast("BaseException", details.get("exception"))),
-            details.get("tries", 0) + 1,
-            self.backoff_max_tries(),
-        )
+        self.run.progress.retry(self.name)
+        retry.log_retry(self.logger, f"/v1{self.path}", details, self.backoff_max_tries())
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
-        """The records under ``records_key`` (or the whole body for a one-object endpoint)."""
-        return responses.records_in(
-            t.cast("responses.ChartMogulResponse", response).payload,
-            self.records_key,
-            responses.endpoint_of(response, self.path or ""),
-        )
+    def parse_response(self, response: requests.Response) -> Iterable[Record]:
+        payload = t.cast("responses.ChartMogulResponse", response).payload
+        endpoint = responses.endpoint_of(response, self.path or "")
+        return responses.records_in(payload, self.records_key, endpoint)
 
-    # --- records -------------------------------------------------------------------------
-
-    def fetch_records(self) -> Iterator[dict[str, t.Any]]:
-        """What this stream's listing fetches (on a background thread): the API's records."""
+    def fetch_records(self) -> Iterator[Record]:
+        """What the stream's listing fetches, on a background thread: the API's records."""
         yield from self.request_records(None)
 
     def listings_read(self) -> list[Listing]:
-        """The listings this stream reads in a run (its own, and its parent's if any)."""
-        return [self.listing]
-
-    @property
-    def dry_run(self) -> bool:
-        """Whether the SDK runs a connection test (``--test``): a few records per stream."""
-        return self.ABORT_AT_RECORD_COUNT is not None
-
-    def source_records(self) -> Iterator[dict[str, t.Any]]:
-        """The records to emit: the listing, or a direct fetch in a dry run."""
-        if self.dry_run:
-            return iter(self.fetch_records())
-        return self.listing.read()
+        """Other listings the stream reads while it is written (asked when the run begins)."""
+        return []
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Yield the stream's records; release its ACTIVATE_VERSION only when it completed.
-
-        In a dry run (``--test``) at most ``ABORT_AT_RECORD_COUNT`` records are read, so
-        the SDK need not abort the stream, and nothing is activated.
-        """
-        limit = self.ABORT_AT_RECORD_COUNT
-        outcome = "stopped"
-        count = 0
-        progress = self.services.progress
-        logs.REPORTED_FAILURES.reset(self.name)
-        reported = 0
-        try:
-            for record in self.source_records():
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        limit = self.ABORT_AT_RECORD_COUNT  # set by the SDK's connection test (--test)
+        with self.run.emitting(
+            self.listing,
+            limit=limit,
+            activates=self.activates_version(),
+            aliases=[stream_map.stream_alias for stream_map in self.stream_maps],
+            invalid_values=lambda: sum(self._shaper.invalid_values.values()),
+            on_completed=self.completed,
+        ) as count:
+            for record in self.listing.read(limit=limit):
                 yield record
-                count += 1
-                if count - reported >= PROGRESS_BATCH:
-                    progress.records(self.name, count - reported)
-                    reported = count
-                if limit is not None and count >= limit:
-                    break
-            outcome = "completed"
-        except RunCancelledError:
-            outcome = "stopped"
-            raise
-        except Exception as error:
-            outcome = "failed"
-            self._failed(reported=isinstance(error, TapChartMogulError))
-            raise
-        finally:
-            progress.records(self.name, count - reported)
-            if outcome != "completed" or self.dry_run:
-                self.listing.cancel()
-            if self.services.writer is not None:
-                self.services.writer.flush()
-                complete = outcome == "completed" and not self.dry_run
-                self.services.writer.stream_ended(
-                    [stream_map.stream_alias for stream_map in self.stream_maps],
-                    activate=complete and self.activates_version(),
-                )
-            progress.finish(self.name, outcome, sum(self._shaper.invalid_values.values()))
-
-    def _failed(self, *, reported: bool) -> None:
-        """The stream fails: stop the run's background work; mark an error the tap reports."""
-        self.services.cancel()
-        if reported:
-            logs.REPORTED_FAILURES.reported(self.name)
+                count()
 
     def activates_version(self) -> bool:
-        """Whether a completed run holds every record (a target may delete the others).
-
-        ``emit_activate_version_messages`` tells the target so after the last record.
-        """
+        """Whether a completed run holds every record, so a target may delete the others."""
         return True
+
+    def completed(self) -> None:
+        """The stream emitted every record of a real run (not ``--test``)."""
 
     @cached_property
     def _shaper(self) -> RecordShaper:
@@ -277,23 +188,10 @@ class ChartMogulStream(RESTStream[str | None]):
         )
 
     @override
-    def post_process(
-        self,
-        row: dict[str, t.Any],
-        context: Context | None = None,
-    ) -> dict[str, t.Any] | None:
-        """Rename keys to snake_case and give values their declared types.
-
-        Raises:
-            RecordError: the record lacks a primary key value (it cannot be upserted).
-        """
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        """Snake_case keys, declared types; a record without its key stops the run."""
         try:
             return self._shaper(row)
         except RecordError:
-            self._failed(reported=True)
+            self.run.failed(self.name, reported=True)
             raise
-
-    @override
-    def log_sync_costs(self) -> None:
-        """Called once per stream at the end of a run: the last call prints the summary."""
-        self.services.stream_done()

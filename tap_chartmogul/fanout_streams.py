@@ -4,7 +4,7 @@ These are top-level streams rather than SDK child streams on purpose. An SDK chi
 synced once per parent record, and each of those syncs writes its own SCHEMA (and
 ACTIVATE_VERSION) message and its own log lines: 10,000 customers would mean 10,000
 SCHEMA messages. Here each stream writes one SCHEMA, and reads its parent's listing
-(fetched once per run, see ``listings``), whatever order the SDK syncs them in:
+(fetched once per run, see ``run``), whatever order the SDK syncs them in:
 
 - ``customer_subscriptions`` and ``plan_group_plans`` request each parent's records,
   many parents at once on the run's workers, and emit them in parent order;
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from collections import Counter, deque
+from collections import deque
 from functools import cached_property
 
 from tap_chartmogul.client import ChartMogulStream
 from tap_chartmogul.errors import NotFoundError, RecordError
-from tap_chartmogul.http_session import request_priority
-from tap_chartmogul.refresh import STATE_KEY, RefreshPlan
+from tap_chartmogul.refresh import STATE_KEY, ChangeDetection, RefreshPlan
 from tap_chartmogul.settings import DEFAULT_MAX_AGE_DAYS, DEFAULT_REFRESH
 
 if sys.version_info >= (3, 12):
@@ -35,16 +34,13 @@ if t.TYPE_CHECKING:
     from concurrent.futures import Future
 
     from singer_sdk import Tap
-    from singer_sdk.helpers.types import Context
 
-    from tap_chartmogul.listings import Listing
-    from tap_chartmogul.services import RunServices
+    from tap_chartmogul.run.context import RunContext
+    from tap_chartmogul.run.listings import Listing
     from tap_chartmogul.streams import ActivitiesStream
 
 Record = dict[str, t.Any]
 
-#: The first part of a fan-out request's priority: after every listing's pages.
-FAN_OUT = 1
 #: Parents fetched ahead of the one being emitted, per worker: enough requests in flight
 #: to keep every connection busy at any latency, few enough to bound memory.
 PARENTS_AHEAD_PER_WORKER = 4
@@ -54,17 +50,20 @@ class ParentRecordsStream(ChartMogulStream):
     """A stream whose records come from a parent stream's listing."""
 
     def __init__(
-        self, tap: Tap, *, parent: ChartMogulStream, services: RunServices | None = None
+        self, tap: Tap, *, parent: ChartMogulStream, run: RunContext | None = None
     ) -> None:
         """Build the stream over ``parent`` (the stream whose listing drives it)."""
         self.parent = parent
-        super().__init__(tap, services=services or parent.services)
+        super().__init__(tap, run=run or parent.run)
+
+    @override
+    def listings_read(self) -> list[Listing]:
+        """The parent's listing (read by this stream's own listing's producer)."""
+        return [self.parent.listing]
 
     def parent_records(self) -> Iterator[Record]:
-        """The parent's records: its shared listing, or a direct fetch in a dry run."""
-        if self.dry_run:
-            return iter(self.parent.fetch_records())
-        return self.parent.listing.read()
+        """The parent's records (as many as a connection test needs, then)."""
+        return self.parent.listing.read(limit=self.ABORT_AT_RECORD_COUNT)
 
 
 class FanOutStream(ParentRecordsStream):
@@ -76,11 +75,7 @@ class FanOutStream(ParentRecordsStream):
 
     #: Column (and ``path`` placeholder) holding the parent's uuid.
     parent_key: t.ClassVar[str]
-
-    @override
-    def listings_read(self) -> list[Listing]:
-        """Its own listing, and the parent's (read by the own listing's producer)."""
-        return [self.listing, self.parent.listing]
+    fan_out = True
 
     def parent_uuids(self) -> Iterator[str]:
         """The parent uuids, in listing order; a parent without one is an error."""
@@ -101,11 +96,10 @@ class FanOutStream(ParentRecordsStream):
     def _fetch_parent(self, uuid: str) -> list[Record]:
         """All records of one parent (runs on a worker thread)."""
         try:
-            with request_priority((FAN_OUT, self.listing.priority)):  # see http_session.Pacer
-                return [
-                    {**record, self.parent_key: uuid}
-                    for record in self.request_records({self.parent_key: uuid})
-                ]
+            return [
+                {**record, self.parent_key: uuid}
+                for record in self.request_records({self.parent_key: uuid})
+            ]
         except NotFoundError as error:
             self.logger.warning(
                 "%s: skipping %s %s, deleted or merged after it was listed (%s)",
@@ -119,18 +113,18 @@ class FanOutStream(ParentRecordsStream):
     @override
     def fetch_records(self) -> Iterator[Record]:
         """One request series per parent, for every parent."""
-        return self.fan_out(self.parent_uuids())
+        return self.fan_out_over(self.parent_uuids())
 
-    def fan_out(self, uuids: Iterable[str]) -> Iterator[Record]:
+    def fan_out_over(self, uuids: Iterable[str]) -> Iterator[Record]:
         """One request series per parent uuid, many in flight, records in parent order.
 
         Workers only fetch; records leave in parent order, so the Singer output is the
         same as a sequential run's. At most ``PARENTS_AHEAD_PER_WORKER`` parents per
-        worker are fetched ahead, which bounds memory; the shared session keeps the
+        worker are fetched ahead, which bounds memory; the shared transport keeps the
         request rate and the open connections within the limits.
         """
-        workers = self.services.workers
-        progress = self.services.progress
+        workers = self.run.workers
+        progress = self.run.progress
         ahead = PARENTS_AHEAD_PER_WORKER * workers.size
         pending: deque[Future[list[Record]]] = deque()
         done = self.parents_done
@@ -172,13 +166,12 @@ class CustomerSubscriptionsStream(FanOutStream):
         parent: ChartMogulStream,
         activities: ActivitiesStream,
         events: ChartMogulStream,
-        services: RunServices | None = None,
+        run: RunContext | None = None,
     ) -> None:
         """Build the fan-out over ``parent`` (customers), told of changes by the other two."""
         self.activities = activities
         self.events = events
-        super().__init__(tap, parent=parent, services=services)
-        self.reasons: Counter[str] = Counter()
+        super().__init__(tap, parent=parent, run=run)
         self.customers_listed = 0
 
     @cached_property
@@ -187,17 +180,21 @@ class CustomerSubscriptionsStream(FanOutStream):
         return RefreshPlan.from_state(
             self.config.get("subscriptions_refresh") or DEFAULT_REFRESH,
             int(self.config.get("subscriptions_max_age_days") or DEFAULT_MAX_AGE_DAYS),
-            self.services.run_started,
+            self.run.started,
             self.get_context_state(None),
         )
 
+    def _reuses_activities(self) -> bool:
+        """Whether the activities listing, read anyway, says who changed in the window."""
+        return self.activities.selected and self.activities.covers(self.plan.window_start)
+
     @override
     def listings_read(self) -> list[Listing]:
-        """Also the events' and (when that stream runs) the activities' listings."""
+        """Also the events' listing, and the activities' when it covers the change window."""
         listings = super().listings_read()
         if not self.plan.everyone:
             listings.append(self.events.listing)
-            if self.activities.selected:
+            if self._reuses_activities():
                 listings.append(self.activities.listing)
         return listings
 
@@ -205,128 +202,33 @@ class CustomerSubscriptionsStream(FanOutStream):
     def fetch_records(self) -> Iterator[Record]:
         """Every customer's subscriptions, or (``changed``) those of the customers that changed."""
         if self.plan.everyone:
-            yield from self.fan_out(self._counted(self.parent_uuids()))
+            yield from self.fan_out_over(self._counted(self.parent_uuids()))
             return
-        changed = self._changed_by_activities()
-        self._log_plan(len(changed))
-        unselected: dict[str, list[tuple[str, set[str]]]] = {}
-        yield from self.fan_out(self._selected(changed, unselected))
-        yield from self.fan_out(self._named_by_events(unselected))
-        self.logger.info(
-            "%s: re-read %s of %s customers (%s)",
-            self.name,
-            f"{self.parents_done:,}",
-            f"{self.customers_listed:,}",
-            ", ".join(f"{count:,} {reason}" for reason, count in self.reasons.items()) or "none",
+        plan = self.plan
+        detection = ChangeDetection(plan, self.uuid_of)
+        detection.activities(
+            self.activities.listing.read()
+            if self._reuses_activities()
+            else self.activities.window_records(plan.window_start, plan.now)
         )
+        last_run = self.get_context_state(None).get(STATE_KEY) or {}
+        listed = int(last_run.get("customers_listed") or 0)
+        rate = float(self.config["requests_per_second"])
+        self.logger.info("%s: %s", self.name, detection.expectation(listed, rate))
+        yield from self.fan_out_over(detection.selected(self.parent_records()))
+        yield from self.fan_out_over(detection.named_by_events(self.events.listing.read()))
+        self.customers_listed = detection.customers_listed
+        self.logger.info("%s: %s", self.name, detection.outcome(self.parents_done))
 
     def _counted(self, uuids: Iterable[str]) -> Iterator[str]:
         for uuid in uuids:
             self.customers_listed += 1
             yield uuid
 
-    def _changed_by_activities(self) -> set[str]:
-        """Customers with an activity dated in the change window.
-
-        The activities stream's own listing is reused when it covers the window (its
-        lookback normally does); otherwise the window is requested on its own.
-        """
-        plan = self.plan
-        records: Iterable[Record]
-        if self.activities.selected and self.activities.listing.wait_started(
-            self.services.cancelled
-        ):
-            if self.activities.covers(plan.window_start):
-                records = self.activities.listing.read()
-            else:
-                self.activities.listing.release_reader()
-                records = self.activities.window_records(plan.window_start, plan.now)
-        else:
-            records = self.activities.window_records(plan.window_start, plan.now)
-        return {
-            str(record.get("customer-uuid"))
-            for record in records
-            if record.get("customer-uuid") and plan.in_window(record.get("date"))
-        }
-
-    def _selected(
-        self, changed: set[str], unselected: dict[str, list[tuple[str, set[str]]]]
-    ) -> Iterator[str]:
-        """Customers to re-read now; the others are kept by external id for the events."""
-        plan = self.plan
-        for position, record in enumerate(self.parent_records(), start=1):
-            uuid = self.uuid_of(record, position)
-            self.customers_listed += 1
-            reason = (
-                "with activities"
-                if uuid in changed
-                else "new"
-                if plan.in_window(record.get("customer-since"))
-                else "due in the rotation"
-                if plan.rotation_due(uuid)
-                else None
-            )
-            if reason is not None:
-                self.reasons[reason] += 1
-                yield uuid
-                continue
-            sources = {
-                str(source)
-                for source in [
-                    *(record.get("data_source_uuids") or ()),
-                    record.get("data_source_uuid"),
-                ]
-                if source
-            }
-            for external_id in {record.get("external_id"), *(record.get("external_ids") or ())}:
-                if external_id:
-                    unselected.setdefault(str(external_id), []).append((uuid, sources))
-
-    def _named_by_events(self, unselected: dict[str, list[tuple[str, set[str]]]]) -> list[str]:
-        """Customers not re-read yet that a subscription event in the window names."""
-        plan = self.plan
-        named: dict[str, None] = {}
-        for event in self.events.listing.read():
-            if not (
-                plan.in_window(event.get("created_at")) or plan.in_window(event.get("updated_at"))
-            ):
-                continue
-            source = event.get("data_source_uuid")
-            for uuid, sources in unselected.get(str(event.get("customer_external_id")), ()):
-                if not source or source in sources:
-                    named[uuid] = None
-        self.reasons["named by subscription events"] += len(named)
-        return list(named)
-
-    def _log_plan(self, with_activities: int) -> None:
-        plan = self.plan
-        listed_before = int(
-            (self.get_context_state(None).get(STATE_KEY) or {}).get("customers_listed") or 0
-        )
-        expected = with_activities + round(plan.rotation_share() * listed_before)
-        rate = float(self.config["requests_per_second"])
-        self.logger.info(
-            "%s: subscriptions_refresh=changed since %s: %s customers with activities in the "
-            "window, plus new customers, those named by subscription events, and the rotation "
-            "(%.0f%% of customers, about %s of the %s listed last run); about %s requests, "
-            "%.0f min at %s requests/s",
-            self.name,
-            plan.previous.isoformat() if plan.previous else "never",
-            f"{with_activities:,}",
-            100 * plan.rotation_share(),
-            f"{round(plan.rotation_share() * listed_before):,}",
-            f"{listed_before:,}",
-            f"{expected:,}",
-            expected / rate / 60,
-            f"{rate:g}",
-        )
-
     @override
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Emit; once every customer due was re-read, remember this run in the state."""
-        yield from super().get_records(context)
-        if not self.dry_run:
-            self.get_context_state(None)[STATE_KEY] = self.plan.state_after(self.customers_listed)
+    def completed(self) -> None:
+        """Every customer due was re-read: remember this run in the state."""
+        self.get_context_state(None)[STATE_KEY] = self.plan.state_after(self.customers_listed)
 
     @override
     def activates_version(self) -> bool:
@@ -349,11 +251,6 @@ class InvoiceItemsStream(ParentRecordsStream):
 
     #: The invoice key holding the nested array.
     nested_key: t.ClassVar[str]
-
-    @override
-    def listings_read(self) -> list[Listing]:
-        """Its own listing (the expanded items), and the invoices' (read by its producer)."""
-        return [self.listing, self.parent.listing]
 
     @override
     def fetch_records(self) -> Iterator[Record]:

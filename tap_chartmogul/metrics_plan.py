@@ -42,11 +42,10 @@ class Segment:
 
 @dataclass(frozen=True)
 class Window:
-    """One request's date range; ``drop_first`` marks the one-day overlap entry."""
+    """One request's date range (a later window starts on its predecessor's last day)."""
 
     start: date
     end: date
-    drop_first: bool = False
 
 
 def segments_from_config(config: t.Mapping[str, t.Any]) -> list[Segment]:
@@ -71,7 +70,7 @@ def windows(start: date, end: date, interval: str) -> list[Window]:
     first = start
     while True:
         last = min(first + timedelta(days=DAILY_WINDOW_DAYS - 1), end)
-        planned.append(Window(first, last, drop_first=bool(planned)))
+        planned.append(Window(first, last))
         if last >= end:
             return planned
         first = last  # overlap one day: its entry restarts the percentage chain

@@ -27,8 +27,14 @@ from __future__ import annotations
 import hashlib
 import math
 import typing as t
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+Record = dict[str, t.Any]
 
 #: The change window reaches back this far before the previous run's start, so an
 #: activity ChartMogul dates a little before it records it is still seen.
@@ -118,3 +124,98 @@ class RefreshPlan:
             "last_run_started": self.now.astimezone(timezone.utc).isoformat(),
             "customers_listed": customers,
         }
+
+
+@dataclass
+class ChangeDetection:
+    """Which customers of one ``changed`` run to re-read, and why (for the log).
+
+    Fed, in this order, by the activities of the change window (``activities``), the
+    customers listing (``selected``: the customers to re-read now, as they come), and the
+    subscription events (``named_by_events``: the customers they name that were not
+    re-read already). ``uuid_of`` checks a customer record's uuid.
+    """
+
+    plan: RefreshPlan
+    uuid_of: Callable[[Record, int], str]
+    changed: set[str] = field(default_factory=set)
+    reasons: Counter[str] = field(default_factory=Counter)
+    customers_listed: int = 0
+    #: External id -> (customer uuid, its data sources) of customers not re-read yet.
+    unselected: dict[str, list[tuple[str, set[str]]]] = field(default_factory=dict)
+
+    def activities(self, records: Iterable[Record]) -> int:
+        """Note the customers with an activity dated in the change window; how many."""
+        self.changed = {
+            str(record.get("customer-uuid"))
+            for record in records
+            if record.get("customer-uuid") and self.plan.in_window(record.get("date"))
+        }
+        return len(self.changed)
+
+    def selected(self, customers: Iterable[Record]) -> Iterator[str]:
+        """The customers to re-read now; the others are kept by external id for the events."""
+        plan = self.plan
+        for position, record in enumerate(customers, start=1):
+            uuid = self.uuid_of(record, position)
+            self.customers_listed += 1
+            reason = (
+                "with activities"
+                if uuid in self.changed
+                else "new"
+                if plan.in_window(record.get("customer-since"))
+                else "due in the rotation"
+                if plan.rotation_due(uuid)
+                else None
+            )
+            if reason is not None:
+                self.reasons[reason] += 1
+                yield uuid
+                continue
+            sources = {
+                str(source)
+                for source in [
+                    *(record.get("data_source_uuids") or ()),
+                    record.get("data_source_uuid"),
+                ]
+                if source
+            }
+            for external_id in {record.get("external_id"), *(record.get("external_ids") or ())}:
+                if external_id:
+                    self.unselected.setdefault(str(external_id), []).append((uuid, sources))
+
+    def named_by_events(self, events: Iterable[Record]) -> list[str]:
+        """Customers not re-read yet that a subscription event in the window names."""
+        plan = self.plan
+        named: dict[str, None] = {}
+        for event in events:
+            if not (
+                plan.in_window(event.get("created_at")) or plan.in_window(event.get("updated_at"))
+            ):
+                continue
+            source = event.get("data_source_uuid")
+            for uuid, sources in self.unselected.get(str(event.get("customer_external_id")), ()):
+                if not source or source in sources:
+                    named[uuid] = None
+        self.reasons["named by subscription events"] += len(named)
+        return list(named)
+
+    def expectation(self, listed_before: int, rate: float) -> str:
+        """What the run expects to re-read, before the fan-out (one log line)."""
+        plan = self.plan
+        rotated = round(plan.rotation_share() * listed_before)
+        expected = len(self.changed) + rotated
+        return (
+            f"subscriptions_refresh=changed since "
+            f"{plan.previous.isoformat() if plan.previous else 'never'}: "
+            f"{len(self.changed):,} customers with activities in the window, plus new "
+            "customers, those named by subscription events, and the rotation "
+            f"({100 * plan.rotation_share():.0f}% of customers, about {rotated:,} of the "
+            f"{listed_before:,} listed last run); about {expected:,} requests, "
+            f"{expected / rate / 60:.0f} min at {rate:g} requests/s"
+        )
+
+    def outcome(self, re_read: int) -> str:
+        """What the run re-read, per reason (one log line)."""
+        reasons = ", ".join(f"{count:,} {reason}" for reason, count in self.reasons.items())
+        return f"re-read {re_read:,} of {self.customers_listed:,} customers ({reasons or 'none'})"

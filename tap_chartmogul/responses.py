@@ -178,6 +178,16 @@ def parse_body(response: requests.Response, endpoint: str) -> ChartMogulResponse
     return ChartMogulResponse.parsed(response, payload)
 
 
+def parsing(request: t.Callable[..., requests.Response]) -> t.Callable[..., ChartMogulResponse]:
+    """``request`` whose response is parsed (``parse_body``) before it is returned."""
+
+    def parsed(prepared: requests.PreparedRequest, context: t.Any) -> ChartMogulResponse:
+        response = request(prepared, context)
+        return parse_body(response, endpoint_of(response, ""))
+
+    return parsed
+
+
 def records_in(
     payload: dict[str, t.Any], records_key: str | None, endpoint: str
 ) -> list[dict[str, t.Any]]:

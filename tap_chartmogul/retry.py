@@ -3,7 +3,9 @@
 ChartMogul answers 429 above 40 requests/s (or when the per-minute compute budget is
 spent) and 503 above 20 parallel connections; it also has passing 5xx (including
 Cloudflare's 520/524). The official clients retry these with capped exponential
-backoff, and so does the tap. No recorded 429 carries ``Retry-After``, but the docs
+backoff, and so does the tap. The SDK does not read ``Retry-After`` (meltano/sdk#2012);
+``wait_times`` follows the SDK's documented recipe ("Custom Backoff",
+``backoff_wait_generator``). No recorded 429 carries ``Retry-After``, but the docs
 do not rule it out, so when present it wins (as seconds or as an HTTP date).
 """
 
@@ -22,11 +24,12 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_chartmogul.errors import ChartMogulGaveUpError, ConnectionSetupError, one_line
-from tap_chartmogul.http_session import ResponseDeadlineError
 from tap_chartmogul.redaction import redact
 from tap_chartmogul.responses import api_message
+from tap_chartmogul.run.deadline import ResponseDeadlineError
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Generator
 
     from backoff.types import Details
@@ -146,6 +149,18 @@ def describe_failure(exception: BaseException) -> str:
     return (
         f"connection failed ({type(exception).__name__}: {type(root).__name__}); "
         "check api_url and the network"
+    )
+
+
+def log_retry(logger: logging.Logger, endpoint: str, details: Details, max_tries: int) -> None:
+    """One line per retry: endpoint, cause, wait, attempt number."""
+    logger.warning(
+        "Retrying %s in %.1fs after %s (attempt %d of %d)",
+        endpoint,
+        details.get("wait", 0.0),
+        describe_failure(t.cast("BaseException", details.get("exception"))),
+        details.get("tries", 0) + 1,
+        max_tries,
     )
 
 

@@ -21,7 +21,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
     from singer_sdk.helpers.types import Context
 
@@ -185,11 +185,11 @@ class ActivitiesStream(ChartMogulStream):
     Incremental on ``date``, filtered server-side with ``start-date`` and read in
     ascending order, so the bookmark is resumable. ChartMogul back-dates and recomputes
     activities (late imports, reprocessing), so each run starts
-    ``activities_lookback_days`` before the SDK's starting timestamp (the bookmark, or
-    ``start_date`` on a first run, never before ``start_date``). The window ends at the
-    run's signpost (when the tap started): activities dated later (scheduled ones) are
-    left for the run after their date, which keeps the bookmark from passing the
-    present. No ``uuid`` is emitted twice in one run.
+    ``activities_lookback_days`` before its starting point (the bookmark, or
+    ``start_date`` on a first run, never before ``start_date``). The window ends when the
+    run started: activities dated later (scheduled ones) are left for the run after their
+    date, which keeps the bookmark from passing the present. No ``uuid`` is emitted twice
+    in one run.
     """
 
     name = "activities"
@@ -202,47 +202,52 @@ class ActivitiesStream(ChartMogulStream):
     # A STATE message per page (the SDK default is every 10,000 records), so an
     # interrupted run resumes within 200 activities of where it stopped.
     STATE_MSG_FREQUENCY = PAGE_SIZE
-    # The window comes from the bookmark the SDK records when the stream starts.
-    starts_with_sync = True
 
     @cached_property
-    def run_started(self) -> datetime:
-        """The upper bound of this run's window: the SDK's replication signpost."""
-        signpost = self.get_replication_key_signpost(None)
-        if isinstance(signpost, datetime):
-            return signpost.astimezone(timezone.utc).replace(microsecond=0)
-        return datetime.now(timezone.utc).replace(microsecond=0)  # pragma: no cover
+    def starting_timestamp(self) -> datetime | None:
+        """Where this run's activities start before the lookback: known when the run begins.
+
+        The listing reads ahead from the run's beginning, before the SDK syncs the stream
+        and records its starting value, so this is worked out from the same inputs as the
+        SDK's (singer_sdk/streams/_state.py, ``write_starting_replication_value``): the
+        stored bookmark if it is for ``date``, else ``start_date``; the later of the two
+        when both are set. tests/test_activities.py pins it to the SDK's
+        ``get_starting_timestamp`` once the SDK has synced the stream.
+        """
+        state = self.get_context_state(None)
+        bookmark = state.get("replication_key_value")
+        values = [bookmark] if bookmark and state.get("replication_key") == "date" else []
+        if self.config.get("start_date"):
+            values.append(self.config["start_date"])
+        return max((_utc(value) for value in values), default=None)
 
     @cached_property
     def window_start(self) -> datetime | None:
-        """First activity date to read: starting timestamp minus lookback, not before start_date.
+        """First activity date to read: the start minus the lookback, not before start_date.
 
         A bookmark in the future (a clock that was wrong, a hand-edited state) would make
         every run read nothing; it is clamped to the run's start, with a warning, and the
         stored bookmark is corrected.
         """
-        start = self.get_starting_timestamp(None)
+        start = self.starting_timestamp
         if start is None:
             return None
-        if start > self.run_started:
+        if start > self.run.started:
             self.logger.warning(
                 "activities: the bookmark %s is in the future; reading from %s (the run's "
                 "start) minus the lookback instead",
                 _iso(start),
-                _iso(self.run_started),
+                _iso(self.run.started),
             )
-            start = self.run_started
+            start = self.run.started
             self.get_context_state(None)["replication_key_value"] = _iso(start)
         start -= timedelta(days=int(self.config["activities_lookback_days"]))
-        start_date = self.config.get("start_date")
-        if start_date:
-            floor = datetime.fromisoformat(start_date)
-            floor = floor if floor.tzinfo else floor.replace(tzinfo=timezone.utc)
-            start = max(start, floor)
+        if self.config.get("start_date"):
+            start = max(start, _utc(self.config["start_date"]))
         return start
 
     def covers(self, since: datetime) -> bool:
-        """Whether this run's window (known once the stream started) reaches back to ``since``."""
+        """Whether this run's window reaches back to ``since``."""
         return self.window_start is None or self.window_start <= since
 
     def window_records(self, start: datetime, end: datetime) -> Iterator[dict[str, t.Any]]:
@@ -256,7 +261,7 @@ class ActivitiesStream(ChartMogulStream):
         """Send the window on every page (the cursor alone does not carry it)."""
         if context:  # an explicit window (changed customers, see ``refresh``)
             return {"order": "date", **context}
-        params = {"order": "date", "end-date": _iso(self.run_started)}
+        params = {"order": "date", "end-date": _iso(self.run.started)}
         if self.window_start is not None:
             params["start-date"] = _iso(self.window_start)
         return params
@@ -267,7 +272,7 @@ class ActivitiesStream(ChartMogulStream):
         self.logger.info(
             "Reading activities dated %s to %s",
             _iso(self.window_start) if self.window_start else "the beginning",
-            _iso(self.run_started),
+            _iso(self.run.started),
         )
         # Activities come in ascending date order (the resumable bookmark relies on it
         # too), so a repeated uuid can only carry the date being read: remembering that
@@ -284,11 +289,10 @@ class ActivitiesStream(ChartMogulStream):
             seen.add(uuid)
             yield record
 
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Fix the window from the state the SDK just recorded, then read."""
-        _ = self.window_start
-        yield from super().get_records(context)
+
+def _utc(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _iso(value: datetime) -> str:

@@ -21,9 +21,9 @@ from tap_chartmogul.client import SCHEMAS
 from tap_chartmogul.errors import InputFileError, SettingsError, TapChartMogulError
 from tap_chartmogul.input_files import checked_catalog, checked_config_files, checked_state
 from tap_chartmogul.metrics_streams import METRIC_STREAM_TYPES
-from tap_chartmogul.output import ChartMogulWriter
 from tap_chartmogul.redaction import SECRETS
-from tap_chartmogul.services import RunServices
+from tap_chartmogul.run.context import RunContext
+from tap_chartmogul.run.output import ChartMogulWriter
 from tap_chartmogul.settings import (
     API_REQUESTS_PER_SECOND,
     SETTINGS,
@@ -203,12 +203,12 @@ class TapChartMogul(Tap):
     @override
     def discover_streams(self) -> list[ChartMogulStream]:
         """One instance of every stream, each built with what it needs from the others."""
-        services = RunServices(self.config, writer=t.cast("ChartMogulWriter", self.message_writer))
+        run = RunContext(self.config, writer=t.cast("ChartMogulWriter", self.message_writer))
         built: dict[str, ChartMogulStream] = {}
         for stream_type in STREAM_TYPES:
             name = stream_name(stream_type)
             others = {arg: built[other] for arg, other in DEPENDENCIES.get(name, {}).items()}
-            built[name] = stream_type(self, services=services, **others)
+            built[name] = stream_type(self, run=run, **others)
         return list(built.values())
 
     # --- signals -----------------------------------------------------------------------
@@ -216,8 +216,9 @@ class TapChartMogul(Tap):
     def _install_signal_handlers(self) -> None:
         """Replace the SDK's SIGTERM/SIGINT handler with one that exits non-zero.
 
-        The SDK's own handler writes the state and calls
-        ``sys.exit(0)``, which tells an orchestrator that an interrupted run succeeded.
+        The SDK's own handler (``Tap._handle_termination``, singer_sdk/tap_base.py, from
+        meltano/sdk#2620) writes the state and calls ``sys.exit(0)``, which tells an
+        orchestrator that an interrupted run succeeded; tests/test_resume.py pins 143/130.
         This one writes the state too, then exits with 128 + the signal number; background
         threads are daemons, so the exit is immediate whatever they are waiting for.
         """

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
+from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
 
@@ -154,3 +157,47 @@ def test_state_is_emitted_while_reading_so_a_run_can_resume(server, account):
     assert activity_calls(server)[0]["start-date"] == parse(dates[before[-1]]).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
+
+
+STARTS = {
+    "first run": ({}, {}),
+    "first run with start_date": ({"start_date": "2024-03-01"}, {}),
+    "bookmark": ({}, {"replication_key": "date", "replication_key_value": "2025-06-02T10:00:00Z"}),
+    "bookmark after start_date": (
+        {"start_date": "2024-03-01"},
+        {"replication_key": "date", "replication_key_value": "2025-06-02T10:00:00+00:00"},
+    ),
+    "start_date after bookmark": (
+        {"start_date": "2025-09-01T00:00:00Z"},
+        {"replication_key": "date", "replication_key_value": "2025-06-02T10:00:00Z"},
+    ),
+    "bookmark of another key": (
+        {"start_date": "2024-03-01"},
+        {"replication_key": "updated_at", "replication_key_value": "2025-06-02T10:00:00Z"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", STARTS, ids=list(STARTS))
+def test_the_window_known_at_the_runs_begin_is_the_sdks_starting_timestamp(server, case):
+    """The listing reads ahead before the SDK syncs the stream, from a start worked out
+    from the state: once the SDK has synced, its own starting timestamp must agree."""
+    settings, bookmark = STARTS[case]
+    state = {"bookmarks": {"activities": bookmark}} if bookmark else None
+    tap = TapChartMogul(config=config_for(server, **settings), state=state, parse_env_config=False)
+    stream = tap.streams["activities"]
+    ours = stream.starting_timestamp  # what the run begins with
+    seen = []
+    records_of = stream.get_records
+
+    def get_records(context):  # the SDK has recorded its starting value by now
+        seen.append(stream.get_starting_timestamp(context))
+        return records_of(context)
+
+    stream.get_records = get_records
+    for name, other in tap.streams.items():
+        other.selected = name == "activities"
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with contextlib.redirect_stdout(out):
+        tap.sync_all()
+    assert seen == [ours]

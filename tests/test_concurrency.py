@@ -8,7 +8,7 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
-from tap_chartmogul.http_session import Pacer
+from tap_chartmogul.run.pacing import Pacer
 from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
-from tap_chartmogul.progress import (
+from tap_chartmogul.run.progress import (
     FIRST_PROGRESS_SECONDS,
     PROGRESS_INTERVAL_SECONDS,
     RunProgress,

@@ -25,7 +25,7 @@ def test_windows_split_daily_series_with_one_day_overlap():
     start = date(2023, 1, 1)
     plan = windows(start, start + timedelta(days=800), "day")
     assert plan[0] == Window(start, start + timedelta(days=365))
-    assert [w.drop_first for w in plan] == [False, True, True]
+    assert len(plan) == 3  # every later window starts on its predecessor's last day:
     for earlier, later in itertools.pairwise(plan):
         assert later.start == earlier.end
     assert plan[-1].end == start + timedelta(days=800)

@@ -3,7 +3,7 @@
 The fake's timeline changes a share of customers each day (new customers, plan changes,
 same-price plan swaps, churns, renewals that move ``end-date`` without any trace). Each test
 day is a run of the tap one simulated day after the previous one: the tap's clock
-(``services.utc_now``) and the fake's change stamps are both set to that day.
+(``run.context.utc_now``) and the fake's change stamps are both set to that day.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from fake_chartmogul import DayRates, FakeAccount, FakeChartMogul
-from tap_chartmogul import services
 from tap_chartmogul.refresh import RefreshPlan, phase
+from tap_chartmogul.run import context
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ class Days:
 
     def run(self, streams: list[str] = STREAMS) -> list[dict]:
         now = DAY0 + timedelta(days=self.day)
-        self.monkeypatch.setattr(services, "utc_now", lambda: now)
+        self.monkeypatch.setattr(context, "utc_now", lambda: now)
         self.fake.reset_log()
         messages = run_sync(self.config, streams=streams, state=self.state)
         self.state = [m for m in messages if m["type"] == "STATE"][-1]["value"]

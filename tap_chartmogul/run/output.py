@@ -10,7 +10,8 @@
   ``LocalResourceError``) instead of the SDK's generic sync error, and nothing more is
   written: no STATE can follow the last record that was delivered.
 - ``ACTIVATE_VERSION`` tells a target to delete (or mark deleted) every row of the
-  stream that this run did not send. The SDK sends it when a stream *starts*, so a run
+  stream that this run did not send. The SDK sends it when a stream *starts*
+  (``Stream.sync``, singer_sdk/streams/core.py, since meltano/sdk#2686), so a run
   that fails after 400 of 2,000 customers would leave 400 customers downstream. The
   writer holds it back instead, and the stream releases it only after its last record,
   when it completed; a stream that fails or is interrupted never sends it.

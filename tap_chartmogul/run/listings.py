@@ -1,11 +1,8 @@
-"""Listings: what one API listing returns, fetched once per run, read by several streams.
+"""Listings: what one stream fetches, fetched once per run, read by every stream that needs it.
 
-The SDK syncs streams one after another, in name order. Waiting for each stream's
-pages in turn would make a run as slow as the sum of every request's round trip,
-while ChartMogul would gladly serve many requests at once (up to its rate limit). So
-each stream's records are fetched by a ``Listing`` on a background thread from the
-start of the run, while earlier streams are still being written, and the stream reads
-them back in order when the SDK gets to it.
+Each stream's records are fetched by a ``Listing`` on a background thread from the
+beginning of the run (``RunContext.begin``), while earlier streams are still being
+written, and read back in order when the SDK gets to the stream.
 
 A listing also serves every stream that needs the same data, so nothing is requested
 twice: ``customer_subscriptions`` fans out over the ``customers`` listing,
@@ -21,6 +18,7 @@ memory, and its share of the budget returned, once every reader has passed it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 import threading
@@ -29,11 +27,12 @@ import typing as t
 import msgspec
 
 from tap_chartmogul.errors import LocalResourceError, RunCancelledError
-from tap_chartmogul.http_session import request_priority
-from tap_chartmogul.workers import start_daemon
+from tap_chartmogul.run.workers import start_daemon
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+
+    from tap_chartmogul.run.session import ChartMogulSession
 
 Record = dict[str, t.Any]
 
@@ -89,7 +88,8 @@ class Listing:
     ``start``/``read``. Each ``read`` iterates every record from the first, waiting for
     the producer when it is ahead, and raises the producer's error (once the records
     fetched before it are read). ``readers`` says how many reads to expect, so memory
-    can be released behind them.
+    can be released behind them. ``session`` is the HTTP session ``fetch``'s requests
+    go through: its priority is the listing's place in the pacer's queue.
     """
 
     def __init__(
@@ -97,6 +97,7 @@ class Listing:
         name: str,
         fetch: Callable[[], Iterable[Record]],
         *,
+        session: ChartMogulSession,
         budget: MemoryBudget | None = None,
         on_complete: Callable[[], None] | None = None,
     ) -> None:
@@ -105,6 +106,7 @@ class Listing:
         ``on_complete`` is called (on the producer's thread) once every record is fetched.
         """
         self.name = name
+        self.session = session
         self._fetch = fetch
         self._on_complete = on_complete
         self._budget = budget or MemoryBudget()
@@ -117,9 +119,6 @@ class Listing:
         self._cancelled = threading.Event()
         self._spill: t.IO[bytes] | None = None
         self._spill_end = 0
-        self.records_fetched = 0
-        #: When the SDK writes the first stream that reads this listing (``Pacer`` order).
-        self.priority = 0
 
     # --- producer -------------------------------------------------------------------------
 
@@ -137,25 +136,6 @@ class Listing:
             self._condition.notify_all()
         start_daemon(self._produce, f"tap-chartmogul-{self.name}")
 
-    def wait_started(self, cancelled: threading.Event) -> bool:
-        """Wait until the listing's owner starts it; False if the run ends first."""
-        with self._condition:
-            while not self._started:
-                if cancelled.is_set() or self._cancelled.is_set():
-                    return False
-                self._condition.wait(timeout=0.5)
-        return True
-
-    def release_reader(self) -> None:
-        """One expected reader will not read after all: stop keeping records for it."""
-        with self._condition:
-            self._readers = max(1, self._readers - 1)
-            freed = [c for c in self._chunks if c.records is not None and c.passed >= self._readers]
-            for chunk in freed:
-                chunk.records = None
-        for chunk in freed:
-            self._budget.give(chunk.size)
-
     def cancel(self) -> None:
         """Stop fetching: the producer ends before its next record."""
         self._cancelled.set()
@@ -166,10 +146,6 @@ class Listing:
         return self._cancelled.is_set()
 
     def _produce(self) -> None:
-        with request_priority((0, self.priority)):
-            self._fetch_all()
-
-    def _fetch_all(self) -> None:
         batch: list[Record] = []
         try:
             for record in self._fetch():
@@ -201,7 +177,6 @@ class Listing:
         chunk = _Chunk(records, len(records), 0, 0) if keep else self._spilled(records)
         with self._condition:
             self._chunks.append(chunk)
-            self.records_fetched += chunk.size
             self._condition.notify_all()
 
     def _spilled(self, records: list[Record]) -> _Chunk:
@@ -220,17 +195,16 @@ class Listing:
 
     # --- readers ----------------------------------------------------------------------------
 
-    @property
-    def complete(self) -> bool:
-        """Whether every record has been fetched without error."""
-        with self._condition:
-            return self._done and self._error is None
-
-    def read(self) -> Iterator[Record]:
+    def read(self, limit: int | None = None) -> Iterator[Record]:
         """Every record of the listing, in order; raises the producer's error at its point.
 
-        Records may be shared with other readers: treat them as read-only.
+        Records may be shared with other readers: treat them as read-only. With a
+        ``limit`` (the SDK's connection test) at most that many records are fetched,
+        directly on the reader's thread, and nothing is kept.
         """
+        if limit is not None:
+            yield from itertools.islice(self._fetch(), limit)
+            return
         self.start()
         index = 0
         while True:
