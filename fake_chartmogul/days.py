@@ -43,7 +43,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -212,7 +212,7 @@ class Timeline:
         """The fake's "today": the date of the last day applied (the build's AS_OF before)."""
         if self.last_at is None:
             return AS_OF
-        return datetime.fromtimestamp(self.last_at, tz=timezone.utc).date()
+        return datetime.fromtimestamp(self.last_at, tz=UTC).date()
 
     # -- advancing -----------------------------------------------------------------------------
     def advance(
@@ -269,7 +269,7 @@ class Timeline:
         if at is None:
             at = self.clock()
         if isinstance(at, datetime):
-            at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
             return int(at.timestamp())
         return int(at)
 

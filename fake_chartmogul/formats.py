@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-UTC = timezone.utc
+__all__ = ["UTC"]  # re-exported: the fake's one UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_CACHE: dict[int, str] = {}

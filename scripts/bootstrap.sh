@@ -22,20 +22,25 @@ quiet_pip() {
   return "${PIPESTATUS[0]}"
 }
 
-# ensure_venv DIR STAMP PACKAGE...: (re)install PACKAGEs into DIR unless STAMP matches.
+# ensure_venv DIR NAME PACKAGE...: (re)install PACKAGEs into DIR, with the exact versions of
+# constraints/NAME.txt (scripts/lock.sh compiles them), unless DIR's stamp (the constraints,
+# the packages, the Python, and for the tap's own venv pyproject.toml) matches.
 # The stamp is written last, only after pip and `pip check` succeeded: a failed or
 # interrupted install leaves no stamp, so the next run starts that venv afresh.
 ensure_venv() {
-  local dir=$1 stamp=$2
+  local dir=$1 constraints=constraints/$2.txt stamp
   shift 2
+  stamp=$( (cat "$constraints"; echo "$@"; "$PYTHON" --version
+            [ "$dir" != .venv ] || cat pyproject.toml) | sha256sum | cut -c1-16)
   if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && [ -x "$dir/bin/python" ]; then
     return 0
   fi
   echo "bootstrap: installing $* into $dir" >&2
   rm -rf "$dir"
   "$PYTHON" -m venv "$dir"
-  if ! quiet_pip "$dir" --upgrade pip || ! quiet_pip "$dir" "$@" ||
-     ! "$dir/bin/python" -m pip check >&2; then
+  if ! quiet_pip "$dir" --upgrade pip || ! quiet_pip "$dir" -c "$constraints" "$@" ||
+     ! broken=$("$dir/bin/python" -m pip check); then
+    echo "${broken:-}" >&2
     echo "bootstrap: installing $* into $dir failed (see above); run the command again" \
       "once the cause is fixed: the next run starts that venv afresh" >&2
     exit 1
@@ -43,17 +48,14 @@ ensure_venv() {
   echo "$stamp" > "$dir/.stamp"
 }
 
-tap_stamp=$( (cat pyproject.toml; "$PYTHON" --version) | sha256sum | cut -c1-16)
-ensure_venv .venv "$tap_stamp" -e '.[dev]'
+ensure_venv .venv tap -e ".[dev]"
 [ -x .venv/bin/tap-chartmogul ] || { echo "bootstrap: tap-chartmogul did not install" >&2; exit 1; }
 
 for tool in "$@"; do
   case "$tool" in
-    target)  ensure_venv .tools/target-jsonl "target-jsonl==0.1.4" "target-jsonl==0.1.4" ;;
-    meltano) ensure_venv .tools/meltano "meltano==4.4.1" "meltano==4.4.1" ;;
-    postgres)
-      ensure_venv .tools/target-postgres "meltanolabs-target-postgres==0.8.1" \
-        "meltanolabs-target-postgres==0.8.1" ;;
+    target)   ensure_venv .tools/target-jsonl target-jsonl "target-jsonl==0.1.4" ;;
+    meltano)  ensure_venv .tools/meltano meltano "meltano==4.4.1" ;;
+    postgres) ensure_venv .tools/target-postgres target-postgres "meltanolabs-target-postgres==0.8.1" ;;
     *) echo "bootstrap: unknown tool '$tool' (expected: target, meltano, postgres)" >&2; exit 2 ;;
   esac
 done

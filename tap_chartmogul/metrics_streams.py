@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
 from tap_chartmogul.client import ChartMogulStream
@@ -52,7 +52,7 @@ class MetricsStream(ChartMogulStream):
     @cached_property
     def date_range(self) -> tuple[date, date]:
         """From ``start_date`` (default 365 days ago) to today, UTC."""
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         start = self.config.get("start_date")
         first = (
             datetime.fromisoformat(start).date()

@@ -29,7 +29,7 @@ import math
 import typing as t
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -70,7 +70,7 @@ class RefreshPlan:
             except ValueError:
                 previous = None
         if previous is not None and previous.tzinfo is None:
-            previous = previous.replace(tzinfo=timezone.utc)
+            previous = previous.replace(tzinfo=UTC)
         if previous is not None and previous > now:
             previous = None  # a clock that went backwards: trust nothing, read everyone
         return cls(mode, now, previous, timedelta(days=max_age_days))
@@ -99,7 +99,7 @@ class RefreshPlan:
             when = datetime.fromisoformat(value)
         except ValueError:
             return False
-        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
         return self.window_start <= when <= self.now
 
     def rotation_due(self, uuid: str) -> bool:
@@ -121,7 +121,7 @@ class RefreshPlan:
     def state_after(self, customers: int) -> dict[str, t.Any]:
         """What to store once this run has re-read every customer it had to."""
         return {
-            "last_run_started": self.now.astimezone(timezone.utc).isoformat(),
+            "last_run_started": self.now.astimezone(UTC).isoformat(),
             "customers_listed": customers,
         }
 

@@ -17,7 +17,7 @@ import math
 import random
 import time
 import typing as t
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import backoff
 import requests
@@ -76,8 +76,8 @@ def retry_after_seconds(
     except OverflowError:  # a year beyond what datetime holds: no usable hint
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    current = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
     return max(0.0, (when - current).total_seconds())
 
 

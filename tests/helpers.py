@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import typing as t
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tap_chartmogul.tap import STREAM_TYPES, TapChartMogul
 
@@ -139,4 +139,4 @@ def key_of(stream: str, row: dict):
 
 def _utc(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

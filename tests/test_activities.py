@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from tests.helpers import API_KEY, fake_config, records, run_sync
 
 
 def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)
 
 
 def last_state(messages):
@@ -48,7 +48,7 @@ def test_first_run_without_start_date_reads_all_history_ascending(server, accoun
     call = activity_calls(server)[0]
     assert "start-date" not in call
     assert call["order"] == "date"
-    assert parse(call["end-date"]) <= datetime.now(timezone.utc)
+    assert parse(call["end-date"]) <= datetime.now(UTC)
     state = last_state(messages)["bookmarks"]["activities"]
     assert state["replication_key_value"] == account.activities[-1]["date"]
 
@@ -113,11 +113,11 @@ def test_start_date_still_bounds_the_lookback(server, account):
 
 
 def test_future_dated_activity_waits_and_the_bookmark_never_passes_the_run(server, account):
-    future = account.add_activity(date=datetime.now(timezone.utc) + timedelta(days=10))
+    future = account.add_activity(date=datetime.now(UTC) + timedelta(days=10))
     messages = run_sync(config_for(server), streams=["activities"])
     assert future["uuid"] not in {r["uuid"] for r in records(messages, "activities")}
     bookmark = last_state(messages)["bookmarks"]["activities"]["replication_key_value"]
-    assert parse(bookmark) <= datetime.now(timezone.utc)
+    assert parse(bookmark) <= datetime.now(UTC)
 
 
 def test_no_uuid_twice_in_one_run_even_if_the_api_repeats_one(server, account):

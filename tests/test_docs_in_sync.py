@@ -190,3 +190,27 @@ def test_readme_lists_the_measured_targets_with_what_loses_data():
     assert "loses data" in rows["target-duckdb"]
     assert "crashes" in rows["target-csv"]
     assert "crashes" in rows["target-sqlite"]
+
+
+def test_readme_layout_matches_the_tree():
+    """Every module of the package is in the README's layout, and every entry exists."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("Layout (", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    listed: set[str] = set()
+    parents: list[str] = []  # the folder of each depth above the current line
+    for line in layout.splitlines():
+        name = line.split()[0]
+        depth = (len(line) - len(line.lstrip())) // 2
+        parents = parents[:depth]
+        path = "".join(parents) + name
+        if name.endswith("/"):
+            parents.append(name)
+        listed.add(path.rstrip("/"))
+        assert (ROOT / path).exists(), f"the README's layout lists {path}, which does not exist"
+    package = ROOT / "tap_chartmogul"
+    modules = {
+        str(path.relative_to(ROOT))
+        for path in package.rglob("*.py")
+        if path.name not in {"__init__.py", "__main__.py"} and "schemas" not in path.parts
+    }
+    assert modules <= listed, f"missing from the README's layout: {sorted(modules - listed)}"

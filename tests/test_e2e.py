@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,7 @@ def assert_complete(output: dict[str, list[dict]], account: FakeAccount) -> None
         got = [key_of(stream, row) for row in output[stream]]
         assert len(got) == len(set(got)), f"duplicates in {stream}"
         assert set(got) == expected, stream
-    days = (datetime.now(timezone.utc).date() - date.fromisoformat(START)).days + 1
+    days = (datetime.now(UTC).date() - date.fromisoformat(START)).days + 1
     for stream in METRIC_STREAMS:
         got = {key_of(stream, row) for row in output[stream]}
         assert len(got) == len(output[stream]), stream

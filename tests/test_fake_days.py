@@ -14,7 +14,7 @@ import select
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -308,7 +308,7 @@ def test_days_are_stamped_by_the_clock_unless_told():
     first = timeline.advance()
     assert first.at == AT
     assert {a["date"] for a in first.activities} == {iso_offset(AT)}
-    later = datetime(2026, 10, 1, 8, 30, tzinfo=timezone.utc)
+    later = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
     assert timeline.advance(later).at == int(later.timestamp())
     assert timeline.today.isoformat() == "2026-10-01"
     assert timeline.advance(later.replace(tzinfo=None)).at == int(later.timestamp())  # naive=UTC

@@ -6,7 +6,7 @@ window, while full-table streams are read whole again.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -85,6 +85,6 @@ def test_second_run_rereads_only_the_activities_lookback(runs, account):
     assert set(got) == expected
     assert len(got) == len(expected) < len(account.activities)
     starts = {r.query.get("start-date") for r in requests if r.path == "/v1/activities"}
-    assert starts == {window_start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert starts == {window_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     # Full-table streams are read whole again.
     assert len(records(second, "customers")) == len(account.customers)

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -187,7 +187,7 @@ def activities_bookmark(state: dict) -> str | None:
 
 def utc(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -757,7 +757,7 @@ def test_a_bookmark_in_the_future_is_clamped(server, tmp_path):
     bookmark = activities_bookmark(states(messages)[-1])
     assert bookmark is not None
     assert utc(bookmark) <= utc(end)
-    assert utc(bookmark) <= datetime.now(timezone.utc)
+    assert utc(bookmark) <= datetime.now(UTC)
 
 
 # --- 8. ACTIVATE_VERSION --------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
@@ -14,7 +14,7 @@ from tap_chartmogul.metrics_plan import Window, coarsest, windows
 from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, records, run_sync
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = datetime.now(UTC).date()
 
 
 def calls(fake, path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import requests
@@ -27,7 +27,7 @@ def test_retry_after_seconds_and_http_date():
     assert retry_after_seconds(response_with({"Retry-After": "7"})) == 7.0
     assert retry_after_seconds(response_with({"Retry-After": "1.5"})) == 1.5
     now = 1_700_000_000.0
-    when = datetime.fromtimestamp(now + 30, tz=timezone.utc)
+    when = datetime.fromtimestamp(now + 30, tz=UTC)
     header = format_datetime(when, usegmt=True)
     assert retry_after_seconds(response_with({"Retry-After": header}), now=now) == 30.0
 

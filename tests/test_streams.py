@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 
 import jsonschema
@@ -110,7 +110,7 @@ def test_invoices_keep_line_items_and_transactions_nested(synced, small_account)
 def test_metrics_cover_start_date_to_today_one_row_per_day(synced):
     messages, server = synced
     rows = records(messages, "metrics")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     expected_days = (today - date(2025, 1, 1)).days + 1
     assert len(rows) == expected_days
     assert rows[0]["date"] == "2025-01-01"
@@ -141,6 +141,6 @@ def test_metrics_cover_start_date_to_today_one_row_per_day(synced):
 def test_metrics_default_window_is_365_days(fake, config):
     messages = run_sync(config, streams=["metrics"])
     call = next(r for r in fake.requests if r.path == "/v1/metrics/all")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     assert call.query["start-date"] == (today - timedelta(days=365)).isoformat()
     assert len(records(messages, "metrics")) == 366

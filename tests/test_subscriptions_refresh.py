@@ -9,7 +9,7 @@ day is a run of the tap one simulated day after the previous one: the tap's cloc
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ from tests.helpers import API_KEY, fake_config, records, run_sync
 
 pytestmark = pytest.mark.slow
 
-DAY0 = datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc)
+DAY0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 STREAMS = ["customers", "customer_subscriptions"]
 #: Columns that a day's change can move.
 COMPARED = ("plan", "quantity", "mrr", "arr", "status", "end_date", "start_date")

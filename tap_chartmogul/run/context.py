@@ -30,7 +30,7 @@ import logging
 import threading
 import typing as t
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tap_chartmogul import logs
 from tap_chartmogul.errors import RunCancelledError, TapChartMogulError
@@ -60,7 +60,7 @@ FAN_OUT, CHAIN = 1, 0
 
 def utc_now() -> datetime:
     """The current time, to the second (tests of multi-day runs replace this clock)."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @dataclass
