@@ -72,6 +72,22 @@ def parse_datetime(text: str) -> datetime:
     return value
 
 
+def iso_ns(ns: int) -> str:
+    """``2023-10-30T03:16:56.035017000Z``: a creation time inside a recorded cursor (§1.2)."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    stamp = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{rest:09d}Z"
+
+
+def parse_iso_ns(text: str) -> int:
+    """The nanoseconds of an ``iso_ns`` text; ValueError for any other shape."""
+    stamp, dot, fraction = text.removesuffix("Z").partition(".")
+    if not text.endswith("Z") or not dot or len(fraction) != 9 or not fraction.isdigit():  # noqa: PLR2004
+        raise ValueError(text)
+    seconds = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC) - _EPOCH
+    return (seconds // timedelta(seconds=1)) * 1_000_000_000 + int(fraction)
+
+
 def to_ns(text: str) -> int:
     """Exact integer nanoseconds since the epoch (cursor keys must not suffer float rounding)."""
     delta = parse_datetime(text) - _EPOCH

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .formats import b64decode, b64encode, to_ns, uuid_millis
+from .formats import b64decode, b64encode, iso_ns, parse_iso_ns, to_ns, uuid_millis
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -157,18 +157,23 @@ def customer_codec() -> CursorCodec:
 def newest_first_codec(
     created_ns: Callable[[Record], int], id_field: str, *, int_id: bool = False
 ) -> CursorCodec:
-    """Descending creation time; ties by id (ascending uuid, or descending int id)."""
+    """Descending creation time; ties by id (ascending uuid, or descending int id).
+
+    The cursor is what ChartMogul's were recorded as (docs/chartmogul-api.md §1.2): base64
+    of ``"<creation time with ns>&<id>"`` naming the page's last record, the next page
+    starting below it. Any such key works as a cursor (keyset paging), as a tap may try.
+    """
 
     def key(r: Record) -> Key:
         ident = r[id_field]
         return (-created_ns(r), -ident if int_id else ident)
 
     def encode(k: Key) -> str:
-        return f"{-k[0]}&{-k[1] if int_id else k[1]}"
+        return f"{iso_ns(-k[0])}&{-k[1] if int_id else k[1]}"
 
     def decode(text: str) -> Key:
         a, b = _two_part(text)
-        return (-int(a), -int(b) if int_id else b)
+        return (-parse_iso_ns(a), -int(b) if int_id else b)
 
     return CursorCodec(key, encode, decode)
 
