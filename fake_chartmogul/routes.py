@@ -95,7 +95,9 @@ class ListSpec:
     later_keys: tuple[str, ...]
     final_cursor: bool = False
     filter: tuple[str, Callable[[str], Predicate | None]] | None = None
-    """The one query filter this list honours: (parameter, value -> predicate or None)."""
+    """A value filter this list honours: (parameter, value -> predicate or None)."""
+    by_data_source: bool = False
+    """Whether ``data_source_uuid`` filters it (docs/chartmogul-api.md §2.4, §2.14, §2.15)."""
     content_type: str = JSON
 
 
@@ -112,6 +114,7 @@ LISTS: dict[str, ListSpec] = {
         ("entries", "has_more", "cursor"),
         final_cursor=True,
         content_type=JSON_UTF8,
+        by_data_source=True,
     ),
     "contacts": ListSpec(
         "contacts",
@@ -167,6 +170,7 @@ LISTS: dict[str, ListSpec] = {
         ("invoices", "cursor", "has_more"),
         filter=("validation_type", _validation_type),
         content_type=JSON_UTF8,
+        by_data_source=True,
     ),
     "subscription_events": ListSpec(
         "subscription_events",
@@ -174,6 +178,7 @@ LISTS: dict[str, ListSpec] = {
         newest_first_codec(created_at_ns, "id", int_id=True),
         ("subscription_events", "meta", "cursor", "has_more"),
         ("subscription_events", "has_more", "cursor"),
+        by_data_source=True,
     ),
 }
 PLAN_GROUP_PLANS = ListSpec(
@@ -186,7 +191,8 @@ PLAN_GROUP_PLANS = ListSpec(
 
 
 def _filter_params(spec: ListSpec) -> set[str]:
-    return {spec.filter[0]} if spec.filter else set()
+    params = {spec.filter[0]} if spec.filter else set()
+    return params | ({"data_source_uuid"} if spec.by_data_source else set())
 
 
 @dataclass(frozen=True)
@@ -328,10 +334,31 @@ class Api:
         """One page of a cursor-paged list, filtered when the spec's filter is sent."""
         spec = LISTS[name]
         view = self.collections[spec.attr].view()
-        keep: Predicate | None = None
+        keeps: list[Predicate] = []
         if spec.filter is not None and query.get(spec.filter[0]):
-            keep = spec.filter[1](query[spec.filter[0]])
+            value = spec.filter[1](query[spec.filter[0]])
+            keeps += [value] if value is not None else []
+        if spec.by_data_source and query.get("data_source_uuid"):
+            keeps.append(self._of_data_source(name, query["data_source_uuid"]))
+        keep = (
+            keeps[0] if len(keeps) == 1 else (lambda r: all(k(r) for k in keeps)) if keeps else None
+        )
         return self._paged(spec, Selection(view, keep), query)
+
+    def _of_data_source(self, name: str, uuid: str) -> Predicate:
+        """Records of data source ``uuid``: a customer's sources, an invoice's customer's."""
+        if name == "customers":
+            return lambda r: uuid in (r.get("data_source_uuids") or [r.get("data_source_uuid")])
+        if name == "invoices":
+            customers = self.collections["customers"].index("uuid")
+
+            def of_source(r: Record) -> bool:
+                found = customers.get(r.get("customer_uuid"))
+                customer = found.records[0] if found and found.records else None
+                return customer is not None and customer.get("data_source_uuid") == uuid
+
+            return of_source
+        return lambda r: r.get("data_source_uuid") == uuid
 
     def _paged(self, spec: ListSpec, selection: Selection, query: dict[str, str]) -> Response:
         request = PageRequest.from_query(query)

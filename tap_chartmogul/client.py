@@ -74,6 +74,13 @@ class ChartMogulStream(RESTStream[str | None]):
             reads=self.listings_read,
             fan_out=self.fan_out,
         )
+        self._shaper = RecordShaper(
+            self.schema,
+            blank_strings_to_null=self.blank_strings_to_null,
+            logger=self.logger,
+            stream=self.name,
+            primary_keys=self.primary_keys,
+        )
 
     @property
     @override
@@ -94,7 +101,7 @@ class ChartMogulStream(RESTStream[str | None]):
 
     @property
     @override
-    def timeout(self) -> int:
+    def timeout(self) -> int:  # each socket read; run.deadline bounds the whole response
         return int(self.config["request_timeout"])
 
     @override
@@ -105,11 +112,15 @@ class ChartMogulStream(RESTStream[str | None]):
 
     @override
     def get_http_request(self, *, page: PageContext[str | None]) -> HTTPRequest:
+        """A context's ``params`` join the query; its ``cursor`` starts the chain (``split``)."""
         request = super().get_http_request(page=page)
+        context = page.stream_context or {}
+        request.params.update(context.get("params") or {})
         if self.paginated:
             request.params["per_page"] = PAGE_SIZE
-            if page.next_page_token:
-                request.params["cursor"] = page.next_page_token
+            cursor = page.next_page_token or context.get("cursor")
+            if cursor:
+                request.params["cursor"] = cursor
         return request
 
     @override
@@ -176,16 +187,6 @@ class ChartMogulStream(RESTStream[str | None]):
 
     def completed(self) -> None:
         """The stream emitted every record of a real run (not ``--test``)."""
-
-    @cached_property
-    def _shaper(self) -> RecordShaper:
-        return RecordShaper(
-            self.schema,
-            blank_strings_to_null=self.blank_strings_to_null,
-            logger=self.logger,
-            stream=self.name,
-            primary_keys=self.primary_keys,
-        )
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:

@@ -179,11 +179,18 @@ def parse_body(response: requests.Response, endpoint: str) -> ChartMogulResponse
 
 
 def parsing(request: t.Callable[..., requests.Response]) -> t.Callable[..., ChartMogulResponse]:
-    """``request`` whose response is parsed (``parse_body``) before it is returned."""
+    """``request`` whose response is parsed (``parse_body``) before it is returned.
+
+    A context may carry ``on_page``: it is called with every parsed page's body.
+    """
 
     def parsed(prepared: requests.PreparedRequest, context: t.Any) -> ChartMogulResponse:
-        response = request(prepared, context)
-        return parse_body(response, endpoint_of(response, ""))
+        answer = request(prepared, context)
+        response = parse_body(answer, endpoint_of(answer, ""))
+        on_page = context.get("on_page") if isinstance(context, dict) else None
+        if on_page is not None:
+            on_page(response.payload)  # a split reader watching its chain (``split``)
+        return response
 
     return parsed
 

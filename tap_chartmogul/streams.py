@@ -14,6 +14,15 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from tap_chartmogul.client import PAGE_SIZE, ChartMogulStream
+from tap_chartmogul.split import (
+    EARLIEST_CREATION,
+    LONG_PAGES,
+    Budget,
+    KeysetGroup,
+    WindowSplit,
+    legacy_total_pages,
+    parse_time,
+)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -23,7 +32,92 @@ else:
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+
+    from tap_chartmogul.run.context import RunContext
+
+
+class LongListStream(ChartMogulStream):
+    """A list that can be long: read as several chains at once, exactly (see ``split``).
+
+    Streams declare how: ``by_data_source`` (the documented filter, first) and
+    ``creation_ordered`` (newest-created first with keyset cursors: seeds split it). A short
+    list (fewer than ``split.LONG_PAGES`` pages) is one chain and costs nothing more.
+    """
+
+    #: The field that names a record where two chains meet.
+    id_field: t.ClassVar[str] = "uuid"
+    by_data_source: t.ClassVar[bool] = False
+    creation_ordered: t.ClassVar[bool] = True
+
+    def __init__(
+        self, tap: Tap, *, data_sources: ChartMogulStream, run: RunContext | None = None
+    ) -> None:
+        """Build the stream; the data sources (asked only for a long list) say its parts."""
+        self.data_sources = data_sources
+        super().__init__(tap, run=run)
+
+    @cached_property
+    def sources(self) -> list[dict[str, t.Any]]:
+        """The account's data sources: one request, made only when a long list needs them."""
+        found = self.data_sources.request_records(None)
+        return [s for s in found if isinstance(s.get("uuid"), str)]
+
+    def earliest_creation(self) -> datetime:
+        """Nothing of the account was created before its first data source, nor ChartMogul."""
+        created = [when for s in self.sources if (when := parse_time(s.get("created_at")))]
+        return min([*created, EARLIEST_CREATION]) if created else EARLIEST_CREATION
+
+    @override
+    def fetch_records(self) -> Iterator[dict[str, t.Any]]:
+        """The listing: one chain if short; per data source, then by creation time, if long."""
+        if self.run.dry_run:  # a connection test reads a record or two: one chain
+            yield from super().fetch_records()
+            return
+        budget = Budget(float(self.config["requests_per_second"]), self.run.workers.size)
+        whole = self._group({}, budget, on_first_page=self._whole_will_do)
+        yield from whole.records()
+        if not whole.abandoned:
+            return
+        # Long, and of several data sources: a part each (the first page read is dropped).
+        parts = [self._group({"data_source_uuid": s["uuid"]}, budget) for s in self.sources]
+        later = [self.run.buffer(self.listing, part.records) for part in parts[1:]]
+        for buffer in later:
+            buffer.start()
+        emitted: set[object] = set()  # customers of several data sources, emitted once
+        for records in [parts[0].records(), *(buffer.read() for buffer in later)]:
+            for record in records:
+                sources_of = record.get("data_source_uuids")
+                if isinstance(sources_of, list) and len(set(sources_of)) > 1:
+                    if record.get(self.id_field) in emitted:
+                        continue
+                    emitted.add(record.get(self.id_field))
+                yield record
+
+    def _whole_will_do(self, first_page: dict[str, t.Any]) -> bool:
+        """Whether one group for the whole list will do (else: a part per data source)."""
+        pages = legacy_total_pages(first_page)
+        if not self.by_data_source or pages is None or pages < LONG_PAGES:
+            return True
+        return len(self.sources) < 2  # noqa: PLR2004 - a single source has no parts
+
+    def _group(
+        self,
+        params: dict[str, t.Any],
+        budget: Budget,
+        on_first_page: t.Callable[[dict[str, t.Any]], bool] | None = None,
+    ) -> KeysetGroup:
+        return KeysetGroup(
+            self,
+            id_field=self.id_field,
+            params=params,
+            seeds=self.creation_ordered,
+            lower=self.earliest_creation,
+            budget=budget,
+            buffer=lambda fetch: self.run.buffer(self.listing, fetch),
+            on_first_page=on_first_page,
+        )
 
 
 class AccountStream(ChartMogulStream):
@@ -95,15 +189,18 @@ class DataSourcesStream(ChartMogulStream):
         return super().post_process(row, context)
 
 
-class CustomersStream(ChartMogulStream):
+class CustomersStream(LongListStream):
     """Customers and leads, with their current MRR/ARR and attributes."""
 
     name = "customers"
     path = "/customers"
     primary_keys = ("uuid",)
+    by_data_source = True
+    #: Ordered by ``customer-since``; its cursors' form was never recorded: no seeds.
+    creation_ordered = False
 
 
-class PlansStream(ChartMogulStream):
+class PlansStream(LongListStream):
     """Plans of every data source."""
 
     name = "plans"
@@ -112,7 +209,7 @@ class PlansStream(ChartMogulStream):
     records_key = "plans"
 
 
-class PlanGroupsStream(ChartMogulStream):
+class PlanGroupsStream(LongListStream):
     """Plan groups (their member plans are in ``plan_group_plans``)."""
 
     name = "plan_groups"
@@ -121,13 +218,14 @@ class PlanGroupsStream(ChartMogulStream):
     records_key = "plan_groups"
 
 
-class InvoicesStream(ChartMogulStream):
+class InvoicesStream(LongListStream):
     """Invoices with their line items and transactions nested in each record."""
 
     name = "invoices"
     path = "/invoices"
     primary_keys = ("uuid",)
     records_key = "invoices"
+    by_data_source = True
 
     @override
     def get_url_params(
@@ -137,17 +235,19 @@ class InvoicesStream(ChartMogulStream):
         return {"validation_type": "all"}
 
 
-class SubscriptionEventsStream(ChartMogulStream):
+class SubscriptionEventsStream(LongListStream):
     """Subscription lifecycle events; ``""`` sent for missing values becomes null."""
 
     name = "subscription_events"
     path = "/subscription_events"
     primary_keys = ("id",)
     records_key = "subscription_events"
+    id_field = "id"
+    by_data_source = True
     blank_strings_to_null = True
 
 
-class ContactsStream(ChartMogulStream):
+class ContactsStream(LongListStream):
     """People at customers (CRM contacts)."""
 
     name = "contacts"
@@ -155,7 +255,7 @@ class ContactsStream(ChartMogulStream):
     primary_keys = ("uuid",)
 
 
-class CustomerNotesStream(ChartMogulStream):
+class CustomerNotesStream(LongListStream):
     """Notes and call logs on customers, for the whole account."""
 
     name = "customer_notes"
@@ -163,15 +263,16 @@ class CustomerNotesStream(ChartMogulStream):
     primary_keys = ("uuid",)
 
 
-class TasksStream(ChartMogulStream):
+class TasksStream(LongListStream):
     """CRM tasks."""
 
     name = "tasks"
     path = "/tasks"
     primary_keys = ("task_uuid",)
+    id_field = "task_uuid"
 
 
-class OpportunitiesStream(ChartMogulStream):
+class OpportunitiesStream(LongListStream):
     """CRM opportunities (sales pipeline)."""
 
     name = "opportunities"
@@ -252,15 +353,18 @@ class ActivitiesStream(ChartMogulStream):
 
     def window_records(self, start: datetime, end: datetime) -> Iterator[dict[str, t.Any]]:
         """The raw activities dated from ``start`` to ``end``, requested on their own."""
-        return iter(self.request_records({"start-date": _iso(start), "end-date": _iso(end)}))
+        return iter(
+            self.request_records({"params": {"start-date": _iso(start), "end-date": _iso(end)}})
+        )
 
     @override
     def get_url_params(
         self, context: Context | None, next_page_token: str | None
     ) -> dict[str, t.Any]:
-        """Send the window on every page (the cursor alone does not carry it)."""
-        if context:  # an explicit window (changed customers, see ``refresh``)
-            return {"order": "date", **context}
+        """Send the window on every page (the cursor alone does not carry it).
+
+        A context's ``params`` (a part of the window, or another window) replace these.
+        """
         params = {"order": "date", "end-date": _iso(self.run.started)}
         if self.window_start is not None:
             params["start-date"] = _iso(self.window_start)
@@ -279,7 +383,17 @@ class ActivitiesStream(ChartMogulStream):
         # date's uuids is exact and keeps memory flat however many activities there are.
         current_date: object = None
         seen: set[object] = set()
-        for record in super().fetch_records():
+        if self.run.dry_run:
+            records: Iterator[dict[str, t.Any]] = super().fetch_records()
+        else:  # in date windows read at once, emitted in date order (see ``split``)
+            records = WindowSplit(
+                self,
+                start=self.window_start,
+                end=self.run.started,
+                budget=Budget(float(self.config["requests_per_second"]), self.run.workers.size),
+                buffer=lambda fetch: self.run.buffer(self.listing, fetch),
+            ).records()
+        for record in records:
             if record.get("date") != current_date:
                 current_date = record.get("date")
                 seen = set()

@@ -73,6 +73,20 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
 )
 #: The other streams each stream is built with (constructor argument -> stream name).
 DEPENDENCIES: dict[str, dict[str, str]] = {
+    **{
+        name: {"data_sources": "data_sources"}
+        for name in (
+            "customers",
+            "plans",
+            "plan_groups",
+            "invoices",
+            "subscription_events",
+            "contacts",
+            "customer_notes",
+            "tasks",
+            "opportunities",
+        )
+    },
     "customer_subscriptions": {
         "parent": "customers",
         "activities": "activities",

@@ -104,6 +104,7 @@ class RunContext:
             max_bytes=int(config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 2**20,
         )
         self._entries: list[_Entry] = []
+        self._buffers: list[Listing] = []
         self._begun = False
         self._ends = _Ends()
         self._lock = threading.Lock()
@@ -133,6 +134,17 @@ class RunContext:
         self._entries.append(_Entry(listing, selected, reads, fan_out))
         return listing
 
+    def buffer(self, part_of: Listing, fetch: Callable[[], Iterable[dict[str, t.Any]]]) -> Listing:
+        """A listing for part of ``part_of`` (its session, the run's memory budget).
+
+        Long listings are read as several chains at once (``split``); each chain's records
+        wait in one of these until their turn. Started by the caller; ended with the run.
+        """
+        listing = Listing(part_of.name, fetch, session=part_of.session, budget=self.memory)
+        with self._lock:
+            self._buffers.append(listing)
+        return listing
+
     # --- the run's begin and end -----------------------------------------------------------
 
     def begin(self) -> None:
@@ -159,6 +171,10 @@ class RunContext:
                 listing.session.priority = (kinds[listing], urgency[listing])
         for listing in readers:
             listing.start()
+
+    def _listings(self) -> list[Listing]:
+        with self._lock:
+            return [entry.listing for entry in self._entries] + list(self._buffers)
 
     def _names(self) -> list[str]:
         return [entry.listing.name for entry in self._entries]
@@ -201,15 +217,15 @@ class RunContext:
     def cancel(self) -> None:
         """Stop all background work (the run failed or is ending)."""
         self.cancelled.set()
-        for entry in self._entries:
-            entry.listing.cancel()
+        for listing in self._listings():
+            listing.cancel()
         self.workers.close()
 
     def close(self) -> None:
         """Release what the run holds: threads, spill files, connections."""
         self.cancel()
-        for entry in self._entries:
-            entry.listing.close()
+        for listing in self._listings():
+            listing.close()
         self.transport.close()
 
     # --- one stream's records ---------------------------------------------------------------

@@ -136,6 +136,20 @@ class Listing:
             self._condition.notify_all()
         start_daemon(self._produce, f"tap-chartmogul-{self.name}")
 
+    @property
+    def done(self) -> bool:
+        """Whether the producer has ended (every record fetched, or an error)."""
+        with self._condition:
+            return self._done
+
+    def wait_done(self, cancelled: threading.Event) -> None:
+        """Wait until the producer has ended (or the run is cancelled)."""
+        with self._condition:
+            while not self._done:
+                if cancelled.is_set():
+                    raise RunCancelledError(self.name)
+                self._condition.wait(timeout=0.5)
+
     def cancel(self) -> None:
         """Stop fetching: the producer ends before its next record."""
         self._cancelled.set()

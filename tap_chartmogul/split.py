@@ -1,0 +1,504 @@
+"""Long listings read as several cursor chains at once: exactly the records one chain reads.
+
+A ChartMogul listing is a chain: each page's cursor names the next, so one listing goes no
+faster than one page per round trip (681 invoice pages at 600 ms: 7 minutes, whatever the
+rate limit allows). A long listing is therefore read as several chains at once:
+
+- **Documented filters first.** Invoices, subscription events and customers are read per
+  data source (``data_source_uuid``; the ``/v1/data_sources`` listing is one request), one
+  group of chains each; a customer of several data sources is emitted once. Activities are
+  read in windows of ``start-date``/``end-date``, in date order.
+- **Creation-time seeds, checked.** Within a group, a listing ordered newest-created first
+  is split at creation times. ChartMogul's cursors were recorded as base64 of
+  ``"<creation time with ns>Z&<id>"`` naming a page's last record, the next page starting
+  below it (docs/chartmogul-api.md §1.2): undocumented, so a cursor made of a time is only
+  a hint. Each seeded chain ends where the chain above it meets the seeded chain's first
+  record (the server's own order decides the boundary, not a comparison of ours); the
+  run checks that every chain met its successor, that every seeded page's cursor lies
+  below its seed and descends, that no seed was ignored, and, where the first page still
+  carries the legacy ``total_pages``, that the count agrees. The first chain's records
+  flow at once (they are what one chain reads); the seeded chains' wait in spillable
+  buffers until every check has passed. Otherwise (a cursor that does not decode as
+  recorded, a seeded cursor ChartMogul refuses with any 4xx, a failed check) the first
+  chain simply goes on from where it stopped, with one INFO line: the read is then exactly
+  the sequential one. A wrong guess costs time, never a record, never the run.
+- **Adaptively, and only as far as the rate limit can use.** A chain that has pages left
+  splits its remaining range at the midpoint while fewer chains run than
+  ``requests_per_second`` x the observed time per page (at most ``max_connections``): a
+  bulk import packs years of invoices into minutes of creation time, and repeated halving
+  finds them wherever they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tap_chartmogul.errors import ChartMogulAPIError, RunCancelledError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from tap_chartmogul.client import ChartMogulStream
+    from tap_chartmogul.run.listings import Listing
+
+Record = dict[str, t.Any]
+
+#: A recorded creation-ordered cursor: ``2023-10-30T03:16:56.035017000Z&inv_6897...``.
+RECORDED_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{9})Z&(\S+)")
+#: A listing is split only when it is long: this many pages by its first page's legacy
+#: ``total_pages``, or, without one, once a chain has read this many and has more. A short
+#: listing costs exactly the requests one chain makes.
+LONG_PAGES = 10
+#: A chain is split only when it is estimated to have at least this many pages left.
+MIN_PAGES_TO_SPLIT = 3
+#: Creation times are ChartMogul's own: nothing was created in it before it existed.
+EARLIEST_CREATION = datetime(2014, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PAGE_SIZE = 200
+#: Ranges narrower than these are not halved (a seed must fall strictly inside).
+MIN_SPLIT_NS = 2
+MIN_SPLIT_SECONDS = 2
+
+
+def decode_cursor(cursor: object) -> int | None:
+    """The creation time (ns) a cursor names, or None if it does not look as recorded."""
+    if not isinstance(cursor, str):
+        return None
+    try:
+        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    match = RECORDED_CURSOR.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(match.group(1) + "+00:00")
+    except ValueError:
+        return None
+    return _ns(stamp) + int(match.group(2))
+
+
+def seed_cursor(ns: int) -> str:
+    """A cursor that starts a chain at the records created before ``ns`` (recorded form)."""
+    seconds, rest = divmod(ns, 10**9)
+    stamp = (EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    return base64.b64encode(f"{stamp}.{rest:09d}Z&".encode()).decode()
+
+
+def _ns(value: datetime) -> int:
+    return (value - EPOCH) // timedelta(microseconds=1) * 1000
+
+
+class Budget:
+    """How many chains one listing may run at once: what the rate limit can use.
+
+    One chain sends one request per round trip, so ``requests_per_second`` x the time a
+    page takes is the number that keeps the rate busy; never more than the connections.
+    """
+
+    def __init__(self, requests_per_second: float, max_connections: int) -> None:
+        """No page measured yet: one chain until one is."""
+        self.rate = requests_per_second
+        self.max_connections = max_connections
+        self._seconds_per_page: float | None = None
+        self._lock = threading.Lock()
+
+    def page_took(self, seconds: float) -> None:
+        """A chain's page took ``seconds`` from its request to the next one."""
+        with self._lock:
+            previous = self._seconds_per_page
+            self._seconds_per_page = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+
+    def chains(self) -> int:
+        """Chains worth running at once."""
+        with self._lock:
+            seconds = self._seconds_per_page
+        if seconds is None:
+            return 2
+        return max(1, min(self.max_connections, math.ceil(self.rate * seconds)))
+
+
+_PENDING = object()
+_EMPTY = object()
+
+
+@dataclass(eq=False)
+class _Chain:
+    """One cursor chain of a keyset group: where it starts, what it read, how it ended."""
+
+    seed_ns: int | None
+    successor: _Chain | None = None
+    first: object = _PENDING
+    announced: threading.Event = field(default_factory=threading.Event)
+    pages: int = 0
+    count: int = 0
+    position_ns: int | None = None
+    started: float = field(default_factory=time.monotonic)
+    last_page: float = field(default_factory=time.monotonic)
+    met: bool = False
+    reached_end: bool = False
+    problem: str | None = None
+    listing: Listing | None = None
+
+    def announce(self, first: object) -> None:
+        """Say what this chain's first record is (its predecessor stops there)."""
+        if self.first is _PENDING:
+            self.first = first
+            self.announced.set()
+
+
+def legacy_total_pages(payload: dict[str, t.Any]) -> int | None:
+    """The legacy ``total_pages`` of a first page (``meta.total_pages`` on events), if any."""
+    meta = payload.get("meta")
+    pages = meta.get("total_pages") if isinstance(meta, dict) else payload.get("total_pages")
+    return pages if isinstance(pages, int) and not isinstance(pages, bool) else None
+
+
+class KeysetGroup:
+    """One listing (or one data source's part of it), split by creation-time seeds if long.
+
+    ``seeds`` says whether the listing is creation-ordered (its cursors as recorded); without,
+    it is one chain. ``lower`` gives the earliest creation time, asked only when a split is
+    made. ``on_first_page`` sees the head's first page; if it answers False, the group is
+    abandoned (it yields nothing: the caller reads the listing another way).
+    """
+
+    def __init__(  # noqa: PLR0913 - the facts of one group, each keyword-only
+        self,
+        stream: ChartMogulStream,
+        *,
+        id_field: str,
+        params: dict[str, t.Any],
+        seeds: bool,
+        lower: Callable[[], datetime],
+        budget: Budget,
+        buffer: Callable[[Callable[[], Iterable[Record]]], Listing],
+        on_first_page: Callable[[dict[str, t.Any]], bool] | None = None,
+    ) -> None:
+        """Read ``stream``'s listing with ``params`` (filters such as a data source)."""
+        self.stream = stream
+        self.id_field = id_field
+        self.params = params
+        self.seeds = seeds
+        self._lower = lower
+        self.lower_ns: int | None = None
+        self.budget = budget
+        self.buffer = buffer
+        self.on_first_page = on_first_page
+        self.head = _Chain(seed_ns=None)
+        self.chains = [self.head]
+        self.splitting = seeds
+        self.long: bool | None = None
+        self.abandoned = False
+        self.reason: str | None = None
+        self.total_pages: int | None = None
+        self._lock = threading.Lock()
+
+    # --- one page at a time --------------------------------------------------------------
+
+    def _on_page(self, chain: _Chain, payload: dict[str, t.Any]) -> None:
+        """Check a chain's page and split its remaining range if that is worth it."""
+        now = time.monotonic()
+        self.budget.page_took(now - chain.last_page)
+        chain.last_page = now
+        chain.pages += 1
+        if chain is self.head and chain.pages == 1:
+            self.total_pages = legacy_total_pages(payload)
+            if self.total_pages is not None:
+                self.long = self.total_pages >= LONG_PAGES
+            if self.on_first_page is not None and not self.on_first_page(payload):
+                self.abandoned = True
+                return
+        if payload.get("has_more") is not True:
+            return
+        if self.long is None and chain.pages >= LONG_PAGES:
+            self.long = True
+        if not self.seeds:
+            return
+        position = decode_cursor(payload.get("cursor"))
+        if position is None:
+            self._stop_splitting("its cursors do not decode as recorded")
+            return
+        if chain.position_ns is not None and position >= chain.position_ns:
+            chain.problem = "a page's cursor did not descend"
+        if chain.seed_ns is not None and position >= chain.seed_ns:
+            chain.problem = "a page's cursor lies above the chain's seed"
+        chain.position_ns = position
+        self._maybe_split(chain)
+
+    def _maybe_split(self, chain: _Chain) -> None:
+        if self.splitting and self.long and self.lower_ns is None:
+            self.lower_ns = _ns(self._lower())  # may cost one request, once
+        with self._lock:
+            if not (self.splitting and self.long) or chain.position_ns is None:
+                return
+            active = sum(1 for c in self.chains if not (c.met or c.reached_end or c.problem))
+            if active >= self.budget.chains():
+                return
+            below = chain.successor.seed_ns if chain.successor else self.lower_ns
+            position = chain.position_ns
+            if below is None or position - below < MIN_SPLIT_NS:
+                return
+            start = chain.seed_ns if chain.seed_ns is not None else None
+            if start is not None and chain.pages >= 1 and start > position:
+                per_page = (start - position) / chain.pages
+                if (position - below) / per_page < MIN_PAGES_TO_SPLIT:
+                    return
+            middle = below + (position - below) // 2
+            new = _Chain(seed_ns=middle, successor=chain.successor)
+            chain.successor = new
+            self.chains.insert(self.chains.index(chain) + 1, new)
+        new.listing = self.buffer(lambda: self._walk(new))
+        new.listing.start()
+
+    def _stop_splitting(self, reason: str) -> None:
+        with self._lock:
+            if self.splitting and self.reason is None:
+                self.reason = reason
+            self.splitting = False
+
+    # --- one chain's records ----------------------------------------------------------------
+
+    def _context(self, chain: _Chain) -> dict[str, t.Any]:
+        context: dict[str, t.Any] = {
+            "params": self.params,
+            "on_page": lambda payload: self._on_page(chain, payload),
+        }
+        if chain.seed_ns is not None:
+            context["cursor"] = seed_cursor(chain.seed_ns)
+        return context
+
+    def _stop(self, chain: _Chain) -> object:
+        """The id this chain stops before: its nearest non-empty successor's first record."""
+        successor = chain.successor
+        while successor is not None:
+            while not successor.announced.wait(timeout=0.5):
+                if self.stream.run.cancelled.is_set():
+                    raise RunCancelledError(self.stream.name)
+            if successor.first is not _EMPTY:
+                return successor.first
+            successor = successor.successor
+        return None
+
+    def _walk(self, chain: _Chain) -> Iterator[Record]:
+        """A seeded chain's records, up to its successor's first (on its buffer's thread)."""
+        try:
+            for record in self.stream.request_records(self._context(chain)):
+                ident = record.get(self.id_field)
+                chain.announce(ident)
+                if ident == self._stop(chain):
+                    chain.met = True
+                    return
+                chain.count += 1
+                yield record
+        except ChartMogulAPIError as error:
+            if not (error.status and 400 <= error.status < 500):  # noqa: PLR2004 - any 4xx
+                raise
+            chain.problem = f"ChartMogul refused a seeded cursor (HTTP {error.status})"
+            chain.announce(_EMPTY)
+            return
+        chain.reached_end = True
+        chain.announce(_EMPTY)
+
+    def records(self) -> Iterator[Record]:
+        """Every record of the group, in chain order (on the caller's thread)."""
+        head = self.head
+        pages = iter(self.stream.request_records(self._context(head)))
+        held: Record | None = None
+        for record in pages:
+            if self.abandoned:
+                return
+            ident = record.get(self.id_field)
+            head.announce(ident)
+            if ident == self._stop(head):
+                head.met, held = True, record
+                break
+            head.count += 1
+            yield record
+        else:
+            head.reached_end = True
+        if self.abandoned:
+            return
+        seeded = self._wait_for_seeded()
+        problem = self._verdict()
+        if problem is None:
+            for chain in seeded:
+                yield from chain.listing.read()  # type: ignore[union-attr]
+                chain.listing.close()  # type: ignore[union-attr]
+            return
+        if seeded or self.long:
+            self.stream.logger.info(
+                "%s: read as one chain after all (%s); nothing was lost", self.stream.name, problem
+            )
+        for chain in seeded:
+            chain.listing.cancel()  # type: ignore[union-attr]
+            chain.listing.close()  # type: ignore[union-attr]
+        if held is not None:
+            yield held
+            yield from pages
+
+    def _wait_for_seeded(self) -> list[_Chain]:
+        """Wait until every seeded chain has ended (splits may add chains meanwhile)."""
+        while True:
+            with self._lock:
+                running = [c for c in self.chains[1:] if c.listing and not c.listing.done]
+                if not running:
+                    self.splitting = False
+                    return self.chains[1:]
+            running[0].listing.wait_done(self.stream.run.cancelled)  # type: ignore[union-attr]
+
+    def _verdict(self) -> str | None:
+        """Why the split read cannot be trusted, or None when every check passed."""
+        if self.reason:
+            return self.reason
+        firsts = [c.first for c in self.chains if c.first is not _EMPTY]
+        if len(firsts) != len(set(firsts)):
+            return "a seeded cursor was ignored: two chains began with the same record"
+        for chain in self.chains:
+            if chain.problem:
+                return chain.problem
+            stop = next((s.first for s in self._successors(chain) if s.first is not _EMPTY), None)
+            if stop is not None and not chain.met:
+                return "two chains did not meet"
+        if self.total_pages is not None and len(self.chains) > 1:
+            total = sum(chain.count for chain in self.chains)
+            if math.ceil(total / PAGE_SIZE) != self.total_pages:
+                return f"{total} records do not make the first page's {self.total_pages} pages"
+        return None
+
+    @staticmethod
+    def _successors(chain: _Chain) -> Iterator[_Chain]:
+        successor = chain.successor
+        while successor is not None:
+            yield successor
+            successor = successor.successor
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 date-time (UTC when it has no offset), or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=EARLIEST_CREATION.tzinfo)
+
+
+@dataclass(eq=False)
+class _Window:
+    """One ``start-date``/``end-date`` window of activities and its chain."""
+
+    start: datetime | None
+    end: datetime
+    pages: int = 0
+    position: datetime | None = None
+    listing: Listing | None = None
+    done: bool = False
+
+
+class WindowSplit:
+    """Activities in ascending date windows, read at once, emitted in date order."""
+
+    def __init__(
+        self,
+        stream: ChartMogulStream,
+        *,
+        start: datetime | None,
+        end: datetime,
+        budget: Budget,
+        buffer: Callable[[Callable[[], Iterable[Record]]], Listing],
+    ) -> None:
+        """Read ``[start, end]`` (``start`` None: from the first activity)."""
+        self.stream = stream
+        self.budget = budget
+        self.buffer = buffer
+        self.windows = [_Window(start, end)]
+        self.long = False
+        self._lock = threading.Lock()
+        self._last_page = time.monotonic()
+
+    def _params(self, window: _Window, *, overlap: bool) -> dict[str, str]:
+        params = {"end-date": _iso(window.end)}
+        if window.start is not None:
+            start = window.start - timedelta(seconds=1) if overlap else window.start
+            params["start-date"] = _iso(start)
+        return params
+
+    def _on_page(self, window: _Window, payload: dict[str, t.Any]) -> None:
+        now = time.monotonic()
+        self.budget.page_took(now - self._last_page)
+        self._last_page = now
+        window.pages += 1
+        entries = payload.get("entries")
+        if payload.get("has_more") is not True or not isinstance(entries, list) or not entries:
+            return
+        last = entries[-1].get("date") if isinstance(entries[-1], dict) else None
+        first = entries[0].get("date") if isinstance(entries[0], dict) else None
+        position, earliest = parse_time(last), parse_time(first)
+        if position is None:
+            return
+        if window.start is None and earliest is not None:
+            window.start = earliest
+        window.position = position
+        self.long = self.long or window.pages >= LONG_PAGES
+        if not self.long:
+            return
+        with self._lock:
+            active = sum(1 for w in self.windows if not w.done)
+            if active >= self.budget.chains() or window.start is None:
+                return
+            index = self.windows.index(window)
+            end = window.end
+            read = (position - window.start).total_seconds()
+            left = (end - position).total_seconds()
+            if left < MIN_SPLIT_SECONDS or (
+                read > 0 and left / read * window.pages < MIN_PAGES_TO_SPLIT
+            ):
+                return
+            middle = (position + (end - position) / 2).replace(microsecond=0)
+            new = _Window(middle, end)
+            window.end = middle  # this chain now stops before ``middle``
+            self.windows.insert(index + 1, new)
+        new.listing = self.buffer(lambda: self._walk(new))
+        new.listing.start()
+
+    def _walk(self, window: _Window) -> Iterator[Record]:
+        """One window's activities: from its start (overlap skipped) to before the next's."""
+        overlap = window is not self.windows[0]
+        context = {
+            "params": self._params(window, overlap=overlap),
+            "on_page": lambda payload: self._on_page(window, payload),
+        }
+        for record in self.stream.request_records(context):
+            when = parse_time(record.get("date"))
+            if overlap and when is not None and window.start is not None and when < window.start:
+                continue
+            if when is not None and when >= window.end:
+                break
+            yield record
+        window.done = True
+
+    def records(self) -> Iterator[Record]:
+        """Every activity of the window, ascending: window after window."""
+        first = self.windows[0]
+        yield from self._walk(first)
+        index = 1
+        while index < len(self.windows):
+            window = self.windows[index]
+            assert window.listing is not None  # noqa: S101 - set when the window was made
+            yield from window.listing.read()
+            window.listing.close()
+            index += 1
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
