@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -258,13 +258,9 @@ def test_records_without_a_schema_fail_the_load(synced, tmp_path):
     assert "no SCHEMA for refunds.jsonl" in result.stderr
 
 
-@pytest.mark.slow
-def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
-    """``bash scripts/quickstart.sh`` as in the README (fewer fake customers, own folder)."""
-    customers = 120
-    out = tmp_path / "output"
-    env = clean_env(OUTPUT_DIR=str(out), FAKE_CUSTOMERS=str(customers))
-    result = subprocess.run(
+def run_quickstart(out: Path, customers: int, days: int) -> subprocess.CompletedProcess:
+    env = clean_env(OUTPUT_DIR=str(out), FAKE_CUSTOMERS=str(customers), FAKE_DAYS=str(days))
+    return subprocess.run(
         ["bash", str(ROOT / "scripts" / "quickstart.sh")],
         capture_output=True,
         text=True,
@@ -272,10 +268,30 @@ def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
         timeout=600,
         check=False,
     )
+
+
+def quickstart_account(customers: int, days: int) -> FakeAccount:
+    """The quick start's fake: the same seed (the fake's default), so the same data."""
+    account = FakeAccount(customers=customers, seed=42)
+    today = datetime.now(timezone.utc).date()
+    end = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+    account.timeline.advance_days(days, end=end)
+    return account
+
+
+@pytest.mark.slow
+def test_quickstart_builds_the_warehouse_the_models_and_the_report(tmp_path):
+    """``bash scripts/quickstart.sh`` as in the README (fewer fake customers, own folder), twice.
+
+    The second run, a simulated day later, replaces the raw tables and keeps the database, so
+    the snapshots hold a second version of what that day changed.
+    """
+    customers, days = 120, 30
+    out = tmp_path / "output"
+    result = run_quickstart(out, customers, days)
     assert result.returncode == 0, result.stderr[-3000:]
     report = result.stdout
-    # The quick start's fake: the same seed (the fake's default), so the same data.
-    account = FakeAccount(customers=customers, seed=42)
+    account = quickstart_account(customers, days)
     database = out / "chartmogul.duckdb"
     with duckdb.connect(str(database), read_only=True) as con:
         for path in out.glob("*.jsonl"):
@@ -285,20 +301,17 @@ def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
         (latest,) = con.execute("SELECT max(date) FROM metrics").fetchone()
     assert subscriptions == sum(len(s) for s in account.customer_subscriptions.values())
     assert intervals == [("month",)]
+    assert "Done. PASS=" in result.stderr
+    assert " ERROR=0 " in result.stderr
+    assert " WARN=0 " in result.stderr
 
     assert f"amounts in {account.account['currency']}" in report
-    # The last month of the report: MRR, customers and churn as the fake computes them.
-    point = account.metrics.point(date.fromisoformat(str(latest)))
-    last = next(line for line in report.splitlines() if line.startswith(str(latest)))
-    assert last.split() == [
-        str(latest),
-        f"{Decimal(point['mrr']) / 100:,.2f}",
-        f"{point['customers']:,}",
-        f"{point['customer-churn-rate']:.2f}",
-        "%",
-        f"{point['mrr-churn-rate']:.2f}",
-        "%",
-    ]
+    # The last month of the bridge: MRR and customers as the fake's customers hold them.
+    mrr = sum(c["mrr"] for c in account.customers)
+    paying = sum(1 for c in account.customers if c["mrr"] > 0)
+    last = next(line for line in report.splitlines() if line.startswith(f"{latest:%Y-%m}"))
+    assert last.split()[-2:] == [f"{Decimal(mrr) / 100:,.2f}", f"{paying:,}"]
+    assert "Reconciliation: MRR and its movements equal ChartMogul's metrics in all 13" in report
     # The top plan: subscription MRR summed per plan name in the fake's data.
     per_plan: Counter[str] = Counter()
     for subs in account.customer_subscriptions.values():
@@ -308,3 +321,28 @@ def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
     plans = report.split("Top plans by MRR", 1)[1].splitlines()
     assert plans[2].startswith(plan)
     assert f"{Decimal(cents) / 100:,.2f}" in plans[2]
+    page = (out / "report.html").read_text()
+    assert page.count('class="chart"') == 4
+    assert "<script src=" not in page  # plotly.js inline: no CDN, no internet
+
+    # A day later: one more simulated day, the same database.
+    again = run_quickstart(out, customers, days + 1)
+    assert again.returncode == 0, again.stderr[-3000:]
+    changed = quickstart_account(customers, days + 1)
+    with duckdb.connect(str(database), read_only=True) as con:
+        versions = dict(
+            con.execute(
+                "SELECT uuid, count(*) FROM snapshots.customers_snapshot GROUP BY uuid"
+            ).fetchall()
+        )
+    before = {c["uuid"]: (c["mrr"], c["status"]) for c in account.customers}
+    moved = {
+        c["uuid"]
+        for c in changed.customers
+        if before.get(c["uuid"], (None,)) != (c["mrr"], c["status"])
+    }
+    assert moved  # the day changed someone
+    twice = {uuid for uuid, count in versions.items() if count == 2}
+    assert moved <= set(versions)
+    assert {uuid for uuid in moved if uuid in before} <= twice
+    assert set(versions) == {c["uuid"] for c in changed.customers}
