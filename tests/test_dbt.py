@@ -69,18 +69,25 @@ class DbtRun:
     returncode: int
     output: str
     statuses: dict[str, str]
+    relations: dict[str, str]
+    """Where ``--store-failures`` put each test's failing rows."""
 
     def failed(self) -> set[str]:
         return {name for name, status in self.statuses.items() if status in ("fail", "error")}
 
 
-def run_dbt(work: Path, *args: str, env: dict[str, str]) -> DbtRun:
-    """``dbt ARGS`` on transform/, its files in ``work`` (never in the repository)."""
+def run_dbt(
+    work: Path, *args: str, env: dict[str, str], command: str = "", cwd: Path = ROOT
+) -> DbtRun:
+    """``dbt ARGS`` on transform/ (or a shell ``command``), its files in ``work`` only."""
     target = work / "target"  # kept between runs of a test: dbt parses only what changed
     (target / "run_results.json").unlink(missing_ok=True)
+    argv = ["bash", "-c", command] if command else [need(DBT, "dbt"), *args]
+    if not command:
+        argv += ["--project-dir", str(TRANSFORM)]
     result = subprocess.run(
-        [need(DBT, "dbt"), *args, "--project-dir", str(TRANSFORM)],
-        cwd=ROOT,
+        argv,
+        cwd=cwd,
         env={
             **env,
             "DBT_PROFILES_DIR": str(TRANSFORM),
@@ -94,11 +101,15 @@ def run_dbt(work: Path, *args: str, env: dict[str, str]) -> DbtRun:
         check=False,
     )
     statuses: dict[str, str] = {}
+    relations: dict[str, str] = {}
     results = target / "run_results.json"
     if results.exists():
         for node in json.loads(results.read_text())["results"]:
-            statuses[node["unique_id"].split(".")[2]] = node["status"]
-    return DbtRun(result.returncode, result.stdout + result.stderr, statuses)
+            name = node["unique_id"].split(".")[2]
+            statuses[name] = node["status"]
+            if node.get("relation_name"):
+                relations[name] = node["relation_name"]
+    return DbtRun(result.returncode, result.stdout + result.stderr, statuses, relations)
 
 
 def duckdb_env(database: Path, **extra: str) -> dict[str, str]:
@@ -210,18 +221,46 @@ class Warehouse:
         return copy
 
 
+def documented_build() -> str:
+    """The by-hand ``dbt build`` command of docs/models.md (its first code block)."""
+    text = (ROOT / "docs" / "models.md").read_text()
+    block = text.split("## Running it", 1)[1].split("```", 2)[1]
+    return block.replace("\\\n", " ").strip()
+
+
+def repository_files(folder: Path) -> str:
+    """What git sees in ``folder``: new, changed and ignored files alike."""
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--", str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    """200 customers and 40 simulated days up to now, synced, loaded and built once."""
+    """200 customers and 40 simulated days up to now, synced, loaded and built once.
+
+    The build is the command docs/models.md gives, run from a folder laid out like the
+    repository (its transform/ and .tools/, the database in output/).
+    """
     need(DBT, "dbt")
+    untouched = repository_files(TRANSFORM)
     work = tmp_path_factory.mktemp("dbt")
+    checkout = work / "checkout"
+    (checkout / "output").mkdir(parents=True)
+    for name in ("transform", ".tools"):
+        (checkout / name).symlink_to(ROOT / name)
     account = FakeAccount(customers=200, seed=61)
     account.timeline.advance_days(40, rates=DayRates.total(0.02))
-    database = work / "chartmogul.duckdb"
+    database = checkout / "output" / "chartmogul.duckdb"
     with FakeChartMogul(account, api_key=API_KEY) as server:
         sync_to_duckdb(server, work / "sync-1", database)
-        build = run_dbt(work, "build", env=duckdb_env(database))
+        build = run_dbt(work, command=documented_build(), cwd=checkout, env=clean_env())
         yield Warehouse(account, server, database, work, build, truth(account))
+    assert repository_files(TRANSFORM) == untouched, "dbt wrote into the repository"
 
 
 # -- DuckDB ------------------------------------------------------------------------------------
@@ -329,47 +368,45 @@ def latest_contraction(database: Path) -> tuple[str, str, date]:
     return uuid, customer, day
 
 
-def test_reconciliation_fails_when_an_activity_is_dropped(warehouse, tmp_path):
+def test_reconciliation_fails_where_an_activity_is_dropped_or_a_metric_altered(warehouse, tmp_path):
+    """Each tampering fails exactly the tests of what it touched, in the period it touched."""
     database = warehouse.copy(tmp_path)
-    uuid, _, _ = latest_contraction(database)
+    uuid, owner, day = latest_contraction(database)
     with duckdb.connect(str(database)) as con:
         con.execute("DELETE FROM main.activities WHERE uuid = ?", [uuid])
-    run = run_dbt(
-        tmp_path, "build", "--select", "stg_chartmogul__activities+", "--exclude",
-        "resource_type:snapshot", env=duckdb_env(database),
-    )  # fmt: skip
-    assert run.returncode != 0
-    assert run.failed() == {
-        f"{RECONCILIATION}_mrr_reconciliation_mrr_from_activities__mrr",
-        f"{RECONCILIATION}_mrr_reconciliation_mrr_contraction_from_activities__mrr_contraction",
-        f"{RECONCILIATION}_customers_current_mrr_from_activities__mrr",
-        BRIDGE_TEST,
-    }, run.output[-3000:]
-
-
-def test_reconciliation_fails_when_a_metric_value_is_altered(warehouse, tmp_path):
-    database = warehouse.copy(tmp_path)
-    with duckdb.connect(str(database)) as con:
-        con.execute(
+        (altered,) = con.execute(
             "UPDATE main.metrics_mrr SET mrr_expansion = mrr_expansion + 1 "
             "WHERE segment = 'all' AND \"interval\" = 'month' AND "
-            '"date" = (SELECT min("date") FROM main.metrics_mrr)'
-        )
-    selection = ("--select", "stg_chartmogul__metrics_mrr+", "--exclude", "resource_type:snapshot")
-    run = run_dbt(tmp_path, "build", *selection, env=duckdb_env(database))
+            '"date" = (SELECT min("date") FROM main.metrics_mrr) RETURNING "date"'
+        ).fetchone()
+    assert altered.replace(day=1) != day.replace(day=1)  # two periods, told apart below
+    selection = ["--select", "stg_chartmogul__activities+ stg_chartmogul__metrics_mrr+"]
+    selection += ["--exclude", "resource_type:snapshot"]
+    run = run_dbt(tmp_path, "build", *selection, "--store-failures", env=duckdb_env(database))
     assert run.returncode != 0
-    assert run.failed() == {
-        f"{RECONCILIATION}_mrr_reconciliation_mrr_expansion_from_activities__mrr_expansion",
-        BRIDGE_TEST,
-    }, run.output[-3000:]
-    # one cent is within a documented tolerance of one cent, not of none
+    mrr = f"{RECONCILIATION}_mrr_reconciliation_mrr_from_activities__mrr"
+    contraction = (
+        f"{RECONCILIATION}_mrr_reconciliation_mrr_contraction_from_activities__mrr_contraction"
+    )
+    expansion = f"{RECONCILIATION}_mrr_reconciliation_mrr_expansion_from_activities__mrr_expansion"
+    customer = f"{RECONCILIATION}_customers_current_mrr_from_activities__mrr"
+    assert run.failed() == {mrr, contraction, expansion, customer, BRIDGE_TEST}, run.output[-3000:]
+
+    def failing(test: str, column: str = '"date"') -> list:
+        relation = run.relations[test]  # the table dbt stored the test's failing rows in
+        return sorted(r[0] for r in rows(database, f"SELECT {column} FROM {relation}"))  # noqa: S608
+
+    assert failing(expansion) == [altered]  # the altered metric's month, and only it
+    (month_end,) = failing(contraction)  # the dropped activity's month, and only it
+    assert month_end.replace(day=1) == day.replace(day=1)
+    assert failing(mrr)[0] == month_end  # MRR is off from that month on
+    assert failing(customer, "customer_uuid") == [owner]
+    # A tolerance of one cent absorbs the altered cent, not the dropped activity.
     tolerant = run_dbt(
-        tmp_path, "test", "--select", f"mrr_reconciliation {BRIDGE_TEST}", "--vars",
+        tmp_path, "test", "--select", "mrr_reconciliation", "--vars",
         "{reconciliation_tolerance_cents: 1}", env=duckdb_env(database),
     )  # fmt: skip
-    assert tolerant.returncode == 0, tolerant.output[-3000:]
-    assert len(tolerant.statuses) > 8
-    assert set(tolerant.statuses.values()) == {"pass"}
+    assert tolerant.failed() == {mrr, contraction}, tolerant.output[-3000:]
 
 
 def test_every_model_snapshot_and_column_is_described(warehouse):
@@ -429,8 +466,8 @@ def test_snapshots_keep_both_versions_of_a_plan_change(warehouse, tmp_path):
         if s["external_id"] == activity["subscription-external-id"]
     ]
     sync_to_duckdb(warehouse.server, tmp_path / "sync-2", database)
-    second = run_dbt(tmp_path, "build", env=duckdb_env(database))
-    assert second.returncode == 0, second.output[-5000:]  # a day later it still reconciles
+    second = run_dbt(tmp_path, "snapshot", env=duckdb_env(database))
+    assert second.returncode == 0, second.output[-5000:]
 
     versions = rows(
         database,
