@@ -208,15 +208,26 @@ def mrr_figure(data: Data) -> go.Figure:
     )
     fig.update_layout(
         title="MRR and customers at month end",
-        yaxis={"title": f"MRR ({data.currency})"},
-        yaxis2={"title": "Customers", "overlaying": "y", "side": "right"},
+        yaxis={"title": f"MRR ({data.currency})", "rangemode": "tozero"},
+        yaxis2={
+            "title": "Customers",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "tickformat": ",d",
+            "showgrid": False,
+        },
         legend={"orientation": "h", "y": -0.15},
     )
     return fig
 
 
-def cohort_figure(data: Data, column: int, title: str) -> go.Figure:
-    """A cohort heat map: a row per cohort month, a column per month since it started."""
+def cohort_figure(data: Data, column: int, title: str, top: float) -> go.Figure:
+    """A cohort heat map: a row per cohort month, a column per month since it started.
+
+    Colours run from 0 to ``top`` percent (values above it take the darkest), so one cohort
+    that tripled its MRR does not wash out every other.
+    """
     cohorts = sorted({row[0] for row in data.cohorts})
     ages = sorted({row[1] for row in data.cohorts})
     cells = {(row[0], row[1]): row[column] for row in data.cohorts}
@@ -228,7 +239,7 @@ def cohort_figure(data: Data, column: int, title: str) -> go.Figure:
             z=z,
             colorscale="Blues",
             zmin=0,
-            zmax=max([v for r in z for v in r if v is not None] + [100.0]),
+            zmax=top,
             colorbar={"title": "%"},
             hovertemplate="cohort %{y}, month %{x}: %{z:.1f} %<extra></extra>",
         )
@@ -251,8 +262,11 @@ def html_report(data: Data) -> str:
     figures = [
         ("bridge", bridge_figure(data)),
         ("mrr", mrr_figure(data)),
-        ("retention", cohort_figure(data, 2, "Customer retention by cohort (%)")),
-        ("net-retention", cohort_figure(data, 3, "Net MRR retention by cohort (%)")),
+        ("retention", cohort_figure(data, 2, "Customer retention by cohort (%)", 100)),
+        (
+            "net-retention",
+            cohort_figure(data, 3, "Net MRR retention by cohort (%, 200 and above darkest)", 200),
+        ),
     ]
     charts = []
     for index, (name, figure) in enumerate(figures):
