@@ -73,10 +73,12 @@ done
 .venv/bin/python scripts/load_duckdb.py --schemas "$work/schemas.singer" --jsonl-dir "$output" \
   --database "$output/chartmogul.duckdb"
 
-# dbt's own files (compiled SQL, logs) go to output/dbt/, so transform/ stays as committed.
+# dbt's own files (compiled SQL, logs) go to output/dbt/, so transform/ stays as committed
+# (absolute paths: dbt reads a relative target path from the project's folder).
 echo "quickstart: dbt build on $output/chartmogul.duckdb (transform/, log: $output/dbt/logs)" >&2
-export CHARTMOGUL_DUCKDB="$output/chartmogul.duckdb" DBT_TARGET_PATH="$output/dbt/target" \
-  DBT_LOG_PATH="$output/dbt/logs" DBT_SEND_ANONYMOUS_USAGE_STATS=false
+here=$(cd "$output" && pwd)
+export CHARTMOGUL_DUCKDB="$here/chartmogul.duckdb" DBT_TARGET_PATH="$here/dbt/target" \
+  DBT_LOG_PATH="$here/dbt/logs" DBT_SEND_ANONYMOUS_USAGE_STATS=false
 .tools/dbt/bin/dbt build --project-dir transform --profiles-dir transform --target duckdb \
   --vars "$dbt_vars" >"$work/dbt.out" 2>&1 || { tail -n 60 "$work/dbt.out" >&2; exit 1; }
 grep -E ' WARN |Done\. PASS=' "$work/dbt.out" | sed 's/^[0-9:]* */  /' >&2

@@ -21,6 +21,7 @@ import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
 from tests.helpers import API_KEY, fake_config
+from tests.test_dbt import repository_files
 from tests.test_e2e import TAP, TARGET, clean_env, require
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,8 +298,11 @@ def test_quickstart_builds_the_warehouse_the_models_and_the_report(tmp_path):
         con.execute("CREATE TABLE main.refunds (uuid VARCHAR)")  # a raw table of old
         con.execute("CREATE TABLE main.customers (uuid VARCHAR)")
     (out / "stale.jsonl").write_text('{"uuid": "r1"}\n')  # target-jsonl would append to it
+    transform = repository_files(ROOT / "transform")
     result = run_quickstart(out, customers, days)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert repository_files(ROOT / "transform") == transform  # dbt wrote only to out/dbt
+    assert (out / "dbt" / "target" / "run_results.json").exists()
     report = result.stdout
     account = quickstart_account(customers, days)
     with duckdb.connect(str(database), read_only=True) as con:
