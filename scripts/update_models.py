@@ -138,7 +138,7 @@ def cast(column: str, prop: dict[str, t.Any]) -> str:
 
 def described(column: str, prop: dict[str, t.Any]) -> str:
     """The schema's description, plus what staging changed about the value."""
-    text = prop["description"].strip()
+    text = str(prop["description"]).strip()
     kind = column_kind(prop)
     if kind == "number" and not is_rate(column):
         text += " Rounded to a whole number (ChartMogul may send fractions of a cent)."
