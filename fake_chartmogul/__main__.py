@@ -2,8 +2,9 @@
 
 Benchmarks and manual tap runs need the fake in its own process; ``--ready-file`` lets a
 script wait until the port is bound instead of sleeping. ``--days N`` serves the account after
-N simulated days of changes (days.py), the last one stamped now; while it runs, a harness
-applies further days with ``POST /_fake/advance-day`` (``?days=N``, ``?at=<ISO datetime>``).
+N simulated days of changes (days.py), the last one stamped now or at ``--days-end``; while it
+runs, a harness applies further days with ``POST /_fake/advance-day`` (``?days=N``,
+``?at=<ISO datetime>``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from .data import FakeAccount
 from .days import DayRates
 from .faults import FAULT_KINDS
+from .formats import parse_datetime
 from .server import FakeChartMogul
 
 if TYPE_CHECKING:
@@ -55,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         "--days", type=int, default=0, help="simulated days of changes applied before serving"
     )
     p.add_argument(
+        "--days-end",
+        type=parse_datetime,
+        default=None,
+        help="ISO date-time the last simulated day is stamped at (default: now)",
+    )
+    p.add_argument(
         "--changes-per-day",
         type=float,
         default=DayRates().sum(),
@@ -75,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     built = time.perf_counter() - built
     account.timeline.rates = DayRates.total(args.changes_per_day)
     aged = time.perf_counter()
-    account.timeline.advance_days(args.days)
+    account.timeline.advance_days(args.days, end=args.days_end)
     aged = time.perf_counter() - aged
     fake = FakeChartMogul(
         account,

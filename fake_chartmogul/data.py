@@ -94,7 +94,8 @@ class FakeAccount:
         """uuid -> sort key of deleted activities, so an outstanding cursor stays valid."""
         self._journal: dict[str, deque[tuple[Stamp, int, tuple[Record, ...]]]] = {}
         self._timeline: Timeline | None = None
-        self.metrics = metrics_model.MetricsModel(seed, **self._metric_bases())
+        self.metrics = metrics_model.MetricsModel(self)
+        """The metric endpoints, computed from ``activities`` as they are when asked."""
         if freeze:
             gc.freeze()
 
@@ -275,34 +276,42 @@ class FakeAccount:
             return customer
 
     # -- metrics --------------------------------------------------------------------------
-    def metrics_entries(
+    @property
+    def today(self) -> date:
+        """The fake's "today": the last simulated day's date, else the build's AS_OF."""
+        timeline = self._timeline
+        return AS_OF if timeline is None else timeline.today
+
+    def metrics_entries(  # noqa: PLR0913 - the endpoint's parameters
         self,
         metric: str,
         start: date,
         end: date,
         interval: str | None = None,
         *,
-        scale: float = 1.0,
+        geo: str | None = None,
+        plans: str | None = None,
+        filters: str | None = None,
     ) -> list[Record]:
         """Entries for ``metric`` between ``start`` and ``end``, dated at period ends.
 
-        The shape is docs/chartmogul-api.md §2.16; tests compare the tap's rows against it.
+        The shape is docs/chartmogul-api.md §2.16; the values follow from :attr:`activities`
+        (see :mod:`fake_chartmogul.metrics`). Tests compare the tap's rows against it.
         """
-        return self.metrics.entries(metric, start, end, interval, scale=scale)
+        segment = metrics_model.parse_segment(geo, plans, filters)
+        return self.metrics.entries(metric, start, end, interval, segment=segment)
 
-    def summary(self, metric: str, *, scale: float = 1.0) -> Record:
-        """Summary block (docs/chartmogul-api.md §2.16): figures as of the fake's "today"."""
-        return self.metrics.summary(metric, scale=scale)
-
-    def _metric_bases(self) -> dict[str, int]:
-        paying = [c for c in self.customers if c["customer-since"] is not None]
-        active = [c for c in paying if c["mrr"] > 0]
-        prices = list(self.plan_prices.values()) or [0]
-        return {
-            "base_customers": len(active),
-            "base_mrr": sum(c["mrr"] for c in active),
-            "base_asp": sum(prices) // len(prices),
-        }
+    def summary(
+        self,
+        metric: str,
+        *,
+        geo: str | None = None,
+        plans: str | None = None,
+        filters: str | None = None,
+    ) -> Record:
+        """Summary block (docs/chartmogul-api.md §2.16): figures as of :attr:`today`."""
+        segment = metrics_model.parse_segment(geo, plans, filters)
+        return self.metrics.summary(metric, segment=segment)
 
     def _blank_activity(self) -> Record:
         return {

@@ -15,8 +15,9 @@ changes -> what it leaves behind for a tap to notice):
   unchanged -> one ``subscription_updated`` event only (ChartMogul records no activity for a
   zero movement); the customer row is unchanged.
 - ``churn``: an active subscription ends that day (``inactive``, MRR 0) -> one ``churn``
-  activity and one ``subscription_cancelled`` event; the customer's ``mrr``/``arr`` drop and
-  its ``status`` becomes ``Cancelled`` once nothing is left active.
+  activity (``contraction`` while the customer keeps another active subscription: ChartMogul
+  types movements per customer) and one ``subscription_cancelled`` event; the customer's
+  ``mrr``/``arr`` drop and its ``status`` becomes ``Cancelled`` once nothing is left active.
 - ``renewal``: an active subscription's ``end-date`` moves to the end of the billing period
   that contains the day -> nothing at all: only a periodic re-read catches it.
 
@@ -168,8 +169,6 @@ class _Day:
     customers: list[Record] = field(default_factory=list)
     activities: list[Record] = field(default_factory=list)
     events: list[Record] = field(default_factory=list)
-    mrr_delta: int = 0
-    customer_delta: int = 0
 
 
 class Timeline:
@@ -331,7 +330,7 @@ class Timeline:
         self._activity(day, customer, sub, plan, move)
         amount = int(mrr * plan_cycle(plan)[0])
         self._event(day, customer, sub, plan, ("subscription_updated", amount, "filled"))
-        self._add_mrr(day, customer, movement)
+        self._add_mrr(customer, movement)
         return "plan_change"
 
     def _swap(self, day: _Day, customer: Record, sub: Record) -> str | None:
@@ -354,16 +353,18 @@ class Timeline:
         plan = self._plan_by_name[sub["plan"]]
         lost = sub["mrr"]
         sub.update({"status": "inactive", "mrr": 0, "arr": 0, "end-date": iso_offset(day.at)})
-        move = (day.at, "churn", 0, -lost, f"cancelled the {plan['name']} plan")
+        subs = self.account.customer_subscriptions[customer["uuid"]]
+        none_left = all(s["status"] != "active" for s in subs)
+        # ChartMogul types movements per customer: cancelling one of several is a contraction.
+        kind = "churn" if none_left else "contraction"
+        move = (day.at, kind, 0, -lost, f"cancelled the {plan['name']} plan")
         self._activity(day, customer, sub, plan, move)
         r = day.drawer.rand()
         style = "blank" if r < 0.4 else "null" if r < 0.7 else "filled"
         self._event(day, customer, sub, plan, ("subscription_cancelled", 0, style))
-        self._add_mrr(day, customer, -lost)
-        subs = self.account.customer_subscriptions[customer["uuid"]]
-        if all(s["status"] != "active" for s in subs):
+        self._add_mrr(customer, -lost)
+        if none_left:
             customer["status"] = "Cancelled"
-            day.customer_delta -= 1
         return "churn"
 
     def _renewal(self, day: _Day, _customer: Record, sub: Record) -> str | None:
@@ -411,10 +412,9 @@ class Timeline:
             self._activity(day, customer, sub, plan, move)
             amount = int(mrr * months)
             self._event(day, customer, sub, plan, ("subscription_start", amount, "filled"))
-            self._add_mrr(day, customer, mrr)
+            self._add_mrr(customer, mrr)
         account.customer_subscriptions[customer["uuid"]] = subs
         day.customers.append(customer)
-        day.customer_delta += 1
         day.kinds["new"].append(customer["uuid"])
 
     # -- shared steps ----------------------------------------------------------------------------
@@ -447,20 +447,17 @@ class Timeline:
         day.events.append(event)
 
     @staticmethod
-    def _add_mrr(day: _Day, customer: Record, delta: int) -> None:
+    def _add_mrr(customer: Record, delta: int) -> None:
         """Keep the build's invariant: a customer's mrr is its active subscriptions' sum."""
         customer["mrr"] += delta
         customer["arr"] = customer["mrr"] * 12
-        day.mrr_delta += delta
 
     def _commit(self, day: _Day) -> None:
-        """Insert the day's new records (journaled) and let the metrics follow the totals."""
+        """Insert the day's new records (journaled); the metrics follow the activities."""
         account = self.account
         account.insert_records("customers", day.customers)
         account.insert_records("activities", day.activities)
         account.insert_records("subscription_events", day.events)
-        account.metrics.base_mrr += day.mrr_delta
-        account.metrics.base_customers += day.customer_delta
 
 
 def advance_from_query(account: FakeAccount, raw_query: str) -> dict[str, Any]:

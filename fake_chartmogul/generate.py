@@ -13,6 +13,7 @@ customers build in a few seconds.
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import date
@@ -237,7 +238,9 @@ class _Gen:
         out.customers.append((since if since is not None else _LEAD_SORT, customer["id"], customer))
         subs: list[_Sub] = []
         if since is not None:
+            first_activity = len(out.activities)
             subs = self.subscriptions(customer, since, ctx, out)
+            classify_customer_moves(out.activities[first_activity:])
             mrr = sum(s.record["mrr"] for s in subs if s.active)
             customer["mrr"] = int(mrr)
             customer["arr"] = int(mrr) * 12
@@ -831,6 +834,39 @@ def activity_record(
         "type": kind,
         "uuid": uuid,
     }
+
+
+def movement_type(delta: int, before: int, after: int, *, paid_before: bool) -> str:
+    """ChartMogul's customer-level type of an MRR movement of ``delta`` cents.
+
+    ``before``/``after`` are the customer's MRR before and after the instant of the movement
+    (all of the customer's movements at that instant); ``paid_before``: it had MRR earlier.
+    A first MRR is new business, MRR after having churned a reactivation, losing all MRR churn;
+    any other rise or fall (a second subscription, one of two cancelled) expansion/contraction.
+    """
+    if delta > 0:
+        if before <= 0:
+            return "reactivation" if paid_before else "new_biz"
+        return "expansion"
+    return "churn" if after <= 0 else "contraction"
+
+
+def classify_customer_moves(moves: list[tuple[int, str, Record]]) -> None:
+    """Give one customer's activities (time, uuid, record) their customer-level ``type``.
+
+    The generator draws activities per subscription; ChartMogul types them per customer
+    (:func:`movement_type`), which is what its metrics and a warehouse's MRR bridge count.
+    """
+    mrr, paid = 0, False
+    for _, group in itertools.groupby(sorted(moves, key=lambda m: m[:2]), key=lambda m: m[0]):
+        same = [record for _, _, record in group]
+        after = mrr + sum(record["activity-mrr-movement"] for record in same)
+        for record in same:
+            delta = record["activity-mrr-movement"]
+            if delta:
+                record["type"] = movement_type(delta, mrr, after, paid_before=paid)
+        paid = paid or after > 0
+        mrr = after
 
 
 def event_record(

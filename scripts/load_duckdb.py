@@ -6,16 +6,22 @@ Usage::
 
 ``SINGER_FILE`` is any file of Singer messages; only its SCHEMA messages are read (the quick
 start passes ``tap-chartmogul --test=schema``, which writes exactly the SCHEMA messages a sync
-sends, without a request). Each stream becomes one table whose columns come from the JSON
-schema and whose PRIMARY KEY is the stream's ``key_properties``.
+sends, without a request). Each stream becomes one table of schema ``main`` whose columns come
+from the JSON schema and whose PRIMARY KEY is the stream's ``key_properties``, plus
+``_sdc_batched_at``, the load's time, as target-postgres stamps its rows (the dbt staging
+models keep the newest row of a key by it, on either warehouse).
 
 Why this path and not a Singer target for DuckDB: target-duckdb 0.8.0 silently drops the first
 row of each batch with DuckDB >= 1.3. Here no row is handled by our code at all:
 target-jsonl (which validates every record against its schema) writes the files, and DuckDB's
 own ``read_json`` reads them with explicit column types and ``ignore_errors`` off, so a value
 that does not fit its type stops the load. The PRIMARY KEY makes a duplicate key fail loudly,
-and each table's row count is checked against its file's line count. The database is built
-under a temporary name and renamed at the end, so a failed load never leaves a partial file.
+and each table's row count is checked against its file's line count.
+
+Only the raw tables are replaced: a new database is built under a temporary name and renamed
+at the end; in an existing one (the quick start keeps it, so the dbt snapshots in its other
+schemas accumulate history run after run) every table of ``main`` is dropped and rebuilt in
+one transaction. Either way a failed load leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -42,6 +49,8 @@ JSON_TYPES = {
     "array": "JSON",
 }
 STRING_FORMATS = {"date-time": "TIMESTAMPTZ", "date": "DATE"}
+BATCHED_AT = "_sdc_batched_at"
+"""The column with each row's load time (target-postgres' name for it)."""
 
 
 class LoadError(Exception):
@@ -113,8 +122,9 @@ def quote(identifier: str) -> str:
 
 
 def create_table_sql(stream: Stream) -> str:
-    """``CREATE TABLE`` with the schema's columns and, if the stream has one, its primary key."""
+    """``CREATE TABLE`` with the schema's columns, the load time and the stream's primary key."""
     parts = [f"{quote(name)} {kind}" for name, kind in stream.columns.items()]
+    parts.append(f"{quote(BATCHED_AT)} TIMESTAMPTZ NOT NULL")
     if stream.key:
         parts.append(f"PRIMARY KEY ({', '.join(quote(k) for k in stream.key)})")
     return f"CREATE TABLE {quote(stream.name)} ({', '.join(parts)})"
@@ -126,7 +136,9 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: data.read(1 << 20), b""))
 
 
-def load_stream(con: duckdb.DuckDBPyConnection, stream: Stream, jsonl: Path) -> int:
+def load_stream(
+    con: duckdb.DuckDBPyConnection, stream: Stream, jsonl: Path, batched_at: datetime
+) -> int:
     """Create the stream's table and insert every record of ``jsonl`` (if the file exists)."""
     table = quote(stream.name)
     try:
@@ -135,8 +147,9 @@ def load_stream(con: duckdb.DuckDBPyConnection, stream: Stream, jsonl: Path) -> 
             return 0
         con.execute(
             f"INSERT INTO {table} BY NAME "  # noqa: S608 - the identifier is quoted
-            "SELECT * FROM read_json(?, format = 'newline_delimited', columns = ?)",
-            [str(jsonl), stream.columns],
+            f"SELECT *, ? AS {quote(BATCHED_AT)} "
+            "FROM read_json(?, format = 'newline_delimited', columns = ?)",
+            [batched_at, str(jsonl), stream.columns],
         )
         (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
     except duckdb.Error as exc:
@@ -155,20 +168,46 @@ def remove_database(path: Path) -> None:
         part.unlink(missing_ok=True)
 
 
+def load_tables(
+    con: duckdb.DuckDBPyConnection, streams: dict[str, Stream], jsonl_dir: Path
+) -> dict[str, int]:
+    """Drop every table of ``main`` and load each stream's; return rows per table."""
+    batched_at = datetime.now(UTC)
+    existing = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND database_name = current_database()"
+    ).fetchall()
+    for (name,) in existing:
+        con.execute(f"DROP TABLE main.{quote(name)}")
+    return {
+        stream.name: load_stream(con, stream, jsonl_dir / f"{stream.name}.jsonl", batched_at)
+        for stream in streams.values()
+    }
+
+
 def load(schemas: Path, jsonl_dir: Path, database: Path) -> dict[str, int]:
-    """Build ``database`` from scratch: one table per stream; return rows per table."""
+    """Replace the raw tables of ``database`` (built if new): one per stream; rows per table."""
     streams = read_schemas(schemas)
     strays = sorted(p.name for p in jsonl_dir.glob("*.jsonl") if p.stem not in streams)
     if strays:
         msg = f"{jsonl_dir}: no SCHEMA for {', '.join(strays)}; refusing to leave records out"
         raise LoadError(msg)
+    if database.exists():
+        with duckdb.connect(str(database)) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = load_tables(con, streams, jsonl_dir)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        return counts
     building = database.with_name(database.name + ".tmp")
     remove_database(building)
-    counts: dict[str, int] = {}
     try:
         with duckdb.connect(str(building)) as con:
-            for stream in streams.values():
-                counts[stream.name] = load_stream(con, stream, jsonl_dir / f"{stream.name}.jsonl")
+            counts = load_tables(con, streams, jsonl_dir)
             con.execute("CHECKPOINT")
     except BaseException:
         remove_database(building)
@@ -183,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schemas", type=Path, required=True, help="file of Singer messages")
     parser.add_argument("--jsonl-dir", type=Path, required=True, help="target-jsonl's folder")
-    parser.add_argument("--database", type=Path, required=True, help="DuckDB file to (re)build")
+    parser.add_argument(
+        "--database", type=Path, required=True, help="DuckDB file whose raw tables to replace"
+    )
     args = parser.parse_args(argv)
     try:
         counts = load(args.schemas, args.jsonl_dir, args.database)

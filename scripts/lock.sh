@@ -21,3 +21,9 @@ tool() {  # tool NAME REQUIREMENT
 tool target-jsonl "target-jsonl==0.1.4"
 tool meltano "meltano==4.4.1"
 tool target-postgres "meltanolabs-target-postgres==0.8.1"
+# dbt with the very duckdb the tap's venv pins (bootstrap installs that one beside it).
+duckdb=$(grep -E '^duckdb==' constraints/tap.txt | head -1)
+tool dbt "dbt-core==1.11.16
+dbt-duckdb==1.11.1
+dbt-postgres==1.11.0
+$duckdb"

@@ -3,5 +3,5 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k paging -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh target meltano postgres
+bash scripts/bootstrap.sh target meltano postgres dbt chromium
 exec .venv/bin/python -m pytest "$@"

@@ -22,6 +22,7 @@ VENVS = {
     "target-jsonl": ROOT / ".tools" / "target-jsonl",
     "meltano": ROOT / ".tools" / "meltano",
     "target-postgres": ROOT / ".tools" / "target-postgres",
+    "dbt": ROOT / ".tools" / "dbt",
 }
 
 

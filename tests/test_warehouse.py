@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -259,14 +259,21 @@ def test_records_without_a_schema_fail_the_load(synced, tmp_path):
     assert "no SCHEMA for refunds.jsonl" in result.stderr
 
 
-@pytest.mark.slow
-def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
-    """``bash scripts/quickstart.sh`` as in the README, in a user's checkout (fewer customers)."""
-    customers = 120
-    checkout = make_checkout(tmp_path / "checkout")
-    out = checkout / "output"
-    env = clean_env(FAKE_CUSTOMERS=str(customers))
-    result = subprocess.run(
+def tree_of(folder: Path) -> list[tuple[str, int, int]]:
+    """Every file under ``folder``: its path, size and modification time."""
+    return sorted(
+        (str(path.relative_to(folder)), path.stat().st_size, path.stat().st_mtime_ns)
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
+
+
+def run_quickstart(
+    checkout: Path, out: Path, customers: int, days: int
+) -> subprocess.CompletedProcess:
+    """The quick start in a user's checkout (never this one), writing to ``out``."""
+    env = clean_env(OUTPUT_DIR=str(out), FAKE_CUSTOMERS=str(customers), FAKE_DAYS=str(days))
+    return subprocess.run(
         ["bash", "scripts/quickstart.sh"],
         cwd=checkout,
         capture_output=True,
@@ -275,34 +282,70 @@ def test_quickstart_builds_the_warehouse_and_prints_the_report(tmp_path):
         timeout=600,
         check=False,
     )
+
+
+def quickstart_account(customers: int, days: int) -> FakeAccount:
+    """The quick start's fake: the same seed (the fake's default), so the same data."""
+    account = FakeAccount(customers=customers, seed=42)
+    today = datetime.now(UTC).date()
+    end = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    account.timeline.advance_days(days, end=end)
+    return account
+
+
+@pytest.mark.slow
+def test_quickstart_builds_the_warehouse_the_models_and_the_report(tmp_path):
+    """``bash scripts/quickstart.sh`` as in the README (fewer fake customers, own folder).
+
+    Its folder already holds a database from an earlier run, as a returning user's does: the
+    quick start replaces its raw tables and keeps the rest (the snapshots that accumulate).
+    """
+    customers, days = 120, 30
+    out = tmp_path / "output"
+    out.mkdir()
+    database = out / "chartmogul.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE SCHEMA snapshots")
+        con.execute("CREATE TABLE snapshots.earlier (version INTEGER)")
+        con.execute("INSERT INTO snapshots.earlier VALUES (1)")
+        con.execute("CREATE TABLE main.refunds (uuid VARCHAR)")  # a raw table of old
+        con.execute("CREATE TABLE main.customers (uuid VARCHAR)")
+    (out / "stale.jsonl").write_text('{"uuid": "r1"}\n')  # target-jsonl would append to it
+    checkout = make_checkout(tmp_path / "checkout")
+    transform = tree_of(checkout / "transform")
+    result = run_quickstart(checkout, out, customers, days)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "using the bundled fake ChartMogul API" in result.stderr
+    assert tree_of(checkout / "transform") == transform  # dbt wrote only to out/dbt
+    assert (out / "dbt" / "target" / "run_results.json").exists()
     report = result.stdout
-    # The quick start's fake: the same seed (the fake's default), so the same data.
-    account = FakeAccount(customers=customers, seed=42)
-    database = out / "chartmogul.duckdb"
+    account = quickstart_account(customers, days)
     with duckdb.connect(str(database), read_only=True) as con:
         for path in out.glob("*.jsonl"):
             assert count_rows(con, path.stem) == len(path.read_text().splitlines()), path.stem
         subscriptions = count_rows(con, "customer_subscriptions")
         intervals = con.execute("SELECT DISTINCT interval FROM metrics").fetchall()
         (latest,) = con.execute("SELECT max(date) FROM metrics").fetchone()
+        assert con.execute("SELECT * FROM snapshots.earlier").fetchall() == [(1,)]
+        raw = {n for (n,) in con.execute("SELECT table_name FROM duckdb_tables() "
+                                         "WHERE schema_name = 'main'").fetchall()}  # fmt: skip
+        (snapshot,) = con.execute("SELECT count(*) FROM snapshots.customers_snapshot").fetchone()
+    assert "refunds" not in raw
+    assert snapshot == len(account.customers)
+    assert not (out / "stale.jsonl").exists()
     assert subscriptions == sum(len(s) for s in account.customer_subscriptions.values())
     assert intervals == [("month",)]
+    assert "Done. PASS=" in result.stderr
+    assert " ERROR=0 " in result.stderr
+    assert " WARN=0 " in result.stderr
 
     assert f"amounts in {account.account['currency']}" in report
-    # The last month of the report: MRR, customers and churn as the fake computes them.
-    point = account.metrics.point(date.fromisoformat(str(latest)))
-    last = next(line for line in report.splitlines() if line.startswith(str(latest)))
-    assert last.split() == [
-        str(latest),
-        f"{Decimal(point['mrr']) / 100:,.2f}",
-        f"{point['customers']:,}",
-        f"{point['customer-churn-rate']:.2f}",
-        "%",
-        f"{point['mrr-churn-rate']:.2f}",
-        "%",
-    ]
+    # The last month of the bridge: MRR and customers as the fake's customers hold them.
+    mrr = sum(c["mrr"] for c in account.customers)
+    paying = sum(1 for c in account.customers if c["mrr"] > 0)
+    last = next(line for line in report.splitlines() if line.startswith(f"{latest:%Y-%m}"))
+    assert last.split()[-2:] == [f"{Decimal(mrr) / 100:,.2f}", f"{paying:,}"]
+    assert "Reconciliation: MRR and its movements equal ChartMogul's metrics in all 13" in report
     # The top plan: subscription MRR summed per plan name in the fake's data.
     per_plan: Counter[str] = Counter()
     for subs in account.customer_subscriptions.values():
