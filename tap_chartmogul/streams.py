@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_chartmogul.run.context import RunContext
+    from tap_chartmogul.run.listings import Listing
 
 
 class LongListStream(ChartMogulStream):
@@ -58,10 +59,22 @@ class LongListStream(ChartMogulStream):
         self.data_sources = data_sources
         super().__init__(tap, run=run)
 
+    @override
+    def listings_read(self) -> list[Listing]:
+        """The data sources' listing, when that stream runs anyway (else asked only if long)."""
+        return [self.data_sources.listing] if self.data_sources.selected else []
+
     @cached_property
     def sources(self) -> list[dict[str, t.Any]]:
-        """The account's data sources: one request, made only when a long list needs them."""
-        found = self.data_sources.request_records(None)
+        """The account's data sources, asked only when a long list needs them.
+
+        Read from their listing when the ``data_sources`` stream runs (no request more),
+        else requested once.
+        """
+        if self.data_sources.selected and not self.run.dry_run:
+            found: t.Iterable[dict[str, t.Any]] = self.data_sources.listing.read()
+        else:
+            found = self.data_sources.request_records(None)
         return [s for s in found if isinstance(s.get("uuid"), str)]
 
     def earliest_creation(self) -> datetime:
@@ -96,9 +109,15 @@ class LongListStream(ChartMogulStream):
                 yield record
 
     def _whole_will_do(self, first_page: dict[str, t.Any]) -> bool:
-        """Whether one group for the whole list will do (else: a part per data source)."""
+        """Whether one group for the whole list will do (else: a part per data source).
+
+        Only a sound first page (``has_more: true``) is set aside: any other goes on to the
+        paginator, which refuses what it cannot follow.
+        """
         pages = legacy_total_pages(first_page)
         if not self.by_data_source or pages is None or pages < LONG_PAGES:
+            return True
+        if first_page.get("has_more") is not True:
             return True
         return len(self.sources) < 2  # noqa: PLR2004 - a single source has no parts
 

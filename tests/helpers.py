@@ -140,3 +140,18 @@ def key_of(stream: str, row: dict):
 def _utc(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def made_up_cursors(requests: t.Iterable[t.Any], path: str, account: FakeAccount) -> list[str]:
+    """The cursors a tap sent to ``path`` that the fake never gave out (made from a time).
+
+    A cursor the fake gives out names one of its records (``fake_chartmogul.routes.LISTS``'
+    codecs); a tap splitting a long listing starts chains at cursors of its own making.
+    """
+    from fake_chartmogul.routes import LISTS  # noqa: PLC0415 - the fake's internals, for tests
+
+    name = path.removeprefix("/v1/")
+    codec = LISTS[name].codec
+    given = {codec.encode(record) for record in getattr(account, name)}
+    sent = [request.query.get("cursor") for request in requests if request.path == path]
+    return [cursor for cursor in sent if cursor and cursor not in given]
