@@ -41,7 +41,7 @@ import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tap_chartmogul.errors import ChartMogulAPIError, RunCancelledError
+from tap_chartmogul.errors import ChartMogulAPIError, RunCancelledError, TapChartMogulError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -313,16 +313,18 @@ class KeysetGroup:
         return _END
 
     def _walk(self, chain: _Chain) -> Iterator[Record]:
-        """A seeded chain's records, up to its successor's first (on its buffer's thread)."""
+        """A seeded chain's records, up to its successor's first (on its buffer's thread).
+
+        Whatever ends it early (a refused cursor, a server that gave up) makes it a chain
+        not to trust, never a failed run: the head goes on alone, and meets any real
+        trouble itself.
+        """
         try:
             for record in self.stream.request_records(self._context(chain)):
                 ident = record.get(self.id_field)
                 if chain.first is _PENDING and (ident is None or self._began_with(ident)):
-                    why = (
-                        "a record without an id" if ident is None else "a seeded cursor was ignored"
-                    )
-                    self._trouble(chain, why)
-                    chain.announce(_EMPTY)
+                    ignored = "a seeded cursor was ignored"
+                    self._trouble(chain, "a record without an id" if ident is None else ignored)
                     return
                 chain.announce(ident)
                 if ident == self._stop(chain):
@@ -330,14 +332,17 @@ class KeysetGroup:
                     return
                 chain.count += 1
                 yield record
+            chain.reached_end = True
+        except RunCancelledError:
+            raise
         except ChartMogulAPIError as error:
-            if not (error.status and 400 <= error.status < 500):  # noqa: PLR2004 - any 4xx
-                raise
-            self._trouble(chain, f"ChartMogul refused a seeded cursor (HTTP {error.status})")
-            chain.announce(_EMPTY)
-            return
-        chain.reached_end = True
-        chain.announce(_EMPTY)
+            status = error.status or 0
+            refused = "refused" if 400 <= status < 500 else "failed on"  # noqa: PLR2004 - any 4xx
+            self._trouble(chain, f"ChartMogul {refused} a seeded cursor (HTTP {status})")
+        except TapChartMogulError as error:
+            self._trouble(chain, f"a seeded chain failed ({error})")
+        finally:
+            chain.announce(_EMPTY)  # a no-op once announced; else its predecessor reads on
 
     def records(self) -> Iterator[Record]:
         """Every record of the group, in chain order (on the caller's thread)."""

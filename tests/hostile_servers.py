@@ -296,6 +296,7 @@ class CursorProxy:
 
     - ``ignore``: a made-up cursor is dropped, so the page is the listing's first;
     - ``refuse``: a made-up cursor is answered 400, as ChartMogul answers a bad parameter;
+    - ``fail``: a made-up cursor is answered 500, every time (retries cannot help);
     - ``opaque``: every cursor in an answer is replaced by an opaque token (and mapped back
       on the way in), as if ChartMogul's cursors no longer carried a creation time;
     - ``miscount``: first pages report one more ``total_pages`` than they have.
@@ -345,9 +346,9 @@ class CursorProxy:
         if cursor and self.made_up(cursor):
             with self._lock:
                 self.made_up_sent += 1
-            if self.mode == "refuse":
-                refused = {"code": 400, "message": "Invalid cursor", "param": "cursor"}
-                self._answer(handler, 400, refused)
+            if self.mode in {"refuse", "fail"}:
+                status = 400 if self.mode == "refuse" else 500
+                self._answer(handler, status, {"code": status, "message": "No", "param": "cursor"})
                 return
             if self.mode == "ignore":
                 query = [(k, v) for k, v in query if k != "cursor"]
