@@ -247,7 +247,11 @@ class PlanGroupPlansStream(FanOutStream):
 
 
 class InvoiceItemsStream(ParentRecordsStream):
-    """One record per element of an invoice's nested array, with the invoice's keys."""
+    """One record per element of an invoice's nested array, with the invoice's keys.
+
+    And whether the invoice is disabled: ChartMogul leaves an item of a disabled invoice
+    out of its metrics whatever the item's own ``disabled`` says.
+    """
 
     #: The invoice key holding the nested array.
     nested_key: t.ClassVar[str]
@@ -276,6 +280,7 @@ class InvoiceItemsStream(ParentRecordsStream):
                     **item,
                     "invoice_uuid": invoice.get("uuid"),
                     "customer_uuid": invoice.get("customer_uuid"),
+                    "invoice_disabled": invoice.get("disabled"),
                 }
 
 

@@ -13,6 +13,7 @@ import typing as t
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
+from tap_chartmogul import edits
 from tap_chartmogul.client import PAGE_SIZE, ChartMogulStream
 from tap_chartmogul.split import (
     EARLIEST_CREATION,
@@ -219,7 +220,11 @@ class PlanGroupsStream(LongListStream):
 
 
 class InvoicesStream(LongListStream):
-    """Invoices with their line items and transactions nested in each record."""
+    """Invoices with their line items and transactions nested in each record.
+
+    Disabled ones included, with what was edited in ChartMogul (``edits``), and
+    ``changed_at``: when ChartMogul last recorded an edit or a disabling of the invoice.
+    """
 
     name = "invoices"
     path = "/invoices"
@@ -231,12 +236,22 @@ class InvoicesStream(LongListStream):
     def get_url_params(
         self, context: Context | None, next_page_token: str | None
     ) -> dict[str, t.Any]:
-        """Include invoices ChartMogul flagged invalid (their ``errors`` say why)."""
-        return {"validation_type": "all"}
+        """Include invalid invoices (``errors`` says why) and disabled ones, with edits."""
+        return {"validation_type": "all", **edits.PARAMS}
+
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        """Add ``changed_at``, the latest edit or disabling of the invoice or its items."""
+        return super().post_process({**row, "changed_at": edits.changed_at(row)}, context)
 
 
 class SubscriptionEventsStream(LongListStream):
-    """Subscription lifecycle events; ``""`` sent for missing values becomes null."""
+    """Subscription lifecycle events, disabled ones and edits included.
+
+    ``""`` sent for missing values becomes null.
+    """
 
     name = "subscription_events"
     path = "/subscription_events"
@@ -245,6 +260,13 @@ class SubscriptionEventsStream(LongListStream):
     id_field = "id"
     by_data_source = True
     blank_strings_to_null = True
+
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
+        """Include disabled events, with what was edited in ChartMogul (``edits``)."""
+        return dict(edits.PARAMS)
 
 
 class ContactsStream(LongListStream):
