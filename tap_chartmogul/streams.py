@@ -277,21 +277,23 @@ class ContactsStream(LongListStream):
     primary_keys = ("uuid",)
 
 
-class CustomerNotesStream(LongListStream):
-    """Notes and call logs on customers, for the whole account."""
-
-    name = "customer_notes"
-    path = "/customer_notes"
-    primary_keys = ("uuid",)
-
-
 class TasksStream(LongListStream):
-    """CRM tasks."""
+    """CRM tasks, on customers or (since 2026) on contacts."""
 
     name = "tasks"
     path = "/tasks"
     primary_keys = ("task_uuid",)
     id_field = "task_uuid"
+
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        """Add ``contact_uuid``: as sent, else the associated object when it is a contact."""
+        contact = row.get("contact_uuid")
+        if contact is None and row.get("associated_object") == "contact":
+            contact = row.get("associated_object_uuid")
+        return super().post_process({**row, "contact_uuid": contact}, context)
 
 
 class OpportunitiesStream(LongListStream):

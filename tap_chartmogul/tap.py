@@ -16,7 +16,7 @@ import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_chartmogul import environment, fanout_streams, logs, streams
+from tap_chartmogul import environment, fanout_streams, logs, notes_streams, streams
 from tap_chartmogul.client import SCHEMAS
 from tap_chartmogul.errors import InputFileError, SettingsError, TapChartMogulError
 from tap_chartmogul.input_files import checked_catalog, checked_config_files, checked_state
@@ -66,7 +66,8 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
     fanout_streams.InvoiceLineItemsStream,
     fanout_streams.InvoiceTransactionsStream,
     streams.ContactsStream,
-    streams.CustomerNotesStream,
+    notes_streams.NotesStream,
+    notes_streams.CustomerNotesStream,
     streams.TasksStream,
     streams.OpportunitiesStream,
     *METRIC_STREAM_TYPES,
@@ -82,7 +83,7 @@ DEPENDENCIES: dict[str, dict[str, str]] = {
             "invoices",
             "subscription_events",
             "contacts",
-            "customer_notes",
+            "notes",
             "tasks",
             "opportunities",
         )
@@ -95,6 +96,7 @@ DEPENDENCIES: dict[str, dict[str, str]] = {
     "plan_group_plans": {"parent": "plan_groups"},
     "invoice_line_items": {"parent": "invoices"},
     "invoice_transactions": {"parent": "invoices"},
+    "customer_notes": {"parent": "notes"},
 }
 
 
