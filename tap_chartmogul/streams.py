@@ -15,6 +15,7 @@ from functools import cached_property
 
 from tap_chartmogul import edits
 from tap_chartmogul.client import PAGE_SIZE, ChartMogulStream
+from tap_chartmogul.processing import ProcessingCheck
 from tap_chartmogul.split import (
     EARLIEST_CREATION,
     LONG_PAGES,
@@ -155,7 +156,10 @@ class AccountStream(ChartMogulStream):
 
 
 class DataSourcesStream(ChartMogulStream):
-    """Billing-system connections and import sources, with their processing status."""
+    """Billing-system connections and import sources, with their processing status.
+
+    Its listing also tells the run whether ChartMogul is still processing (``processing``).
+    """
 
     name = "data_sources"
     path = "/data_sources"
@@ -173,6 +177,11 @@ class DataSourcesStream(ChartMogulStream):
             "with_auto_churn_subscription_setting": "true",
             "with_invoice_handling_setting": "true",
         }
+
+    @cached_property
+    def processing(self) -> ProcessingCheck:
+        """The run's one check of whether ChartMogul is still processing (this listing's)."""
+        return ProcessingCheck(self.listing, self.logger, self.run.progress)
 
     @override
     def post_process(

@@ -97,6 +97,10 @@ DEPENDENCIES: dict[str, dict[str, str]] = {
     "invoice_line_items": {"parent": "invoices"},
     "invoice_transactions": {"parent": "invoices"},
     "customer_notes": {"parent": "notes"},
+    **{
+        str(vars(metric)["name"]): {"data_sources": "data_sources"}
+        for metric in METRIC_STREAM_TYPES
+    },
 }
 
 
