@@ -38,6 +38,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_chartmogul.run.context import RunContext
+    from tap_chartmogul.run.listings import Listing
 
 
 class LongListStream(ChartMogulStream):
@@ -60,11 +61,30 @@ class LongListStream(ChartMogulStream):
         self.data_sources = data_sources
         super().__init__(tap, run=run)
 
+    #: Whether the run reads the data sources' listing for this stream (decided at its begin).
+    _sources_listed = False
+
     @cached_property
     def sources(self) -> list[dict[str, t.Any]]:
-        """The account's data sources: one request, made only when a long list needs them."""
-        found = self.data_sources.request_records(None)
+        """The account's data sources, asked only when a long list needs them.
+
+        From the data sources' listing when the run reads it anyway, else one request. A
+        page of this listing was answered, so the run has begun (``begin`` decides that only
+        after the page that asks, should it be the run's first).
+        """
+        self.run.begin()
+        found = (
+            self.data_sources.listing.read()
+            if self._sources_listed
+            else self.data_sources.request_records(None)
+        )
         return [s for s in found if isinstance(s.get("uuid"), str)]
+
+    @override
+    def listings_read(self) -> list[Listing]:
+        """The data sources' listing when its stream is selected: no second request then."""
+        self._sources_listed = self.data_sources.selected
+        return [self.data_sources.listing] if self._sources_listed else []
 
     def earliest_creation(self) -> datetime:
         """Nothing of the account was created before its first data source, nor ChartMogul."""

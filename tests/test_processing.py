@@ -95,3 +95,18 @@ def test_pending_sources_reads_every_shape():
     ]
     assert pending_sources(sources) == (["Stripe (ds_1): 5 pending"], 2)
     assert pending_sources([]) == ([], 0)
+
+
+@pytest.mark.slow
+def test_a_long_listing_split_by_data_source_reads_the_same_one_listing():
+    """Customers long enough to be read per data source: still one /v1/data_sources."""
+    account = FakeAccount(customers=2100, seed=24)  # 11 pages of customers
+    imports.start_import(account, account.data_sources[0]["uuid"], pending=1)
+    with FakeChartMogul(account, api_key=API_KEY) as fake:
+        streams = ["data_sources", "customers", "metrics_arr"]
+        messages = run_sync(fake_config(fake, metrics_interval="month"), streams=streams)
+        data_source_filters = {r.query.get("data_source_uuid") for r in fake.requests}
+        assert fake.count("/v1/data_sources") == 1
+    assert len(data_source_filters - {None}) >= 2, "the customers were not read per data source"
+    assert len(records(messages, "customers")) == len(account.customers)
+    assert {r["provisional"] for r in records(messages, "metrics_arr")} == {True}
