@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from . import imports, revisions
 from . import metrics as metrics_model
+from . import notes as notes_model
 from .data import FakeAccount, activity_key
 from .formats import b64decode, b64encode, to_ns
 from .paging import (
@@ -181,6 +183,8 @@ LISTS: dict[str, ListSpec] = {
         by_data_source=True,
     ),
 }
+NOTES = ListSpec("notes", "entries", _notes_like_codec, _CRM_KEYS, _CRM_KEYS, final_cursor=True)
+"""``/v1/notes``, on customers and contacts (notes.py); it never carries legacy keys."""
 PLAN_GROUP_PLANS = ListSpec(
     "plans",
     "plans",
@@ -225,13 +229,18 @@ _ROUTES: tuple[Route, ...] = (
         PAGING | {"start-date", "end-date", "order"},
     ),
     Route(re.compile(r"plan_groups/([^/]+)/plans"), "plan_group_plans", PAGING),
+    Route(re.compile(r"notes"), "notes", PAGING),
     Route(
         re.compile(rf"metrics/({_METRIC_NAMES})"),
         "metrics",
         frozenset({"start-date", "end-date", "interval", "geo", "plans", "filters"}),
     ),
     *(
-        Route(re.compile(rf"({re.escape(name)})"), "list_endpoint", PAGING | _filter_params(spec))
+        Route(
+            re.compile(rf"({re.escape(name)})"),
+            "list_endpoint",
+            PAGING | _filter_params(spec) | revisions.PARAMS.get(name, frozenset()),
+        )
         for name, spec in LISTS.items()
     ),
 )
@@ -255,6 +264,9 @@ class Api:
         }
         self.activity_collection = SortedCollection(
             _getter(account, "activities"), version, activity_key, _journal(account, "activities")
+        )
+        self.notes_collection = SortedCollection(
+            lambda: notes_model.notes_of(account), version, NOTES.codec.key
         )
 
     def warm(self) -> None:
@@ -315,7 +327,9 @@ class Api:
                 .get(ds["uuid"], EMPTY_VIEW)
                 .records
             )
-            record["processing_status"] = {"processed": processed, "pending": 0, "failed": 0}
+            record["processing_status"] = imports.processing_status(
+                self.account, ds["uuid"], processed
+            )
         if query.get("with_auto_churn_subscription_setting") == "true":
             record["auto_churn_subscription_setting"] = {"enabled": False, "interval": None}
         if query.get("with_invoice_handling_setting") == "true":
@@ -340,10 +354,13 @@ class Api:
             keeps += [value] if value is not None else []
         if spec.by_data_source and query.get("data_source_uuid"):
             keeps.append(self._of_data_source(name, query["data_source_uuid"]))
+        if name in revisions.PARAMS and revisions.hidden(query):
+            keeps.append(lambda r: not r.get("disabled"))
         keep = (
             keeps[0] if len(keeps) == 1 else (lambda r: all(k(r) for k in keeps)) if keeps else None
         )
-        return self._paged(spec, Selection(view, keep), query)
+        shown = (lambda page: revisions.listed(page, query)) if name in revisions.PARAMS else None
+        return self._paged(spec, Selection(view, keep), query, shown)
 
     def _of_data_source(self, name: str, uuid: str) -> Predicate:
         """Records of data source ``uuid``: a customer's sources, an invoice's customer's."""
@@ -360,10 +377,18 @@ class Api:
             return of_source
         return lambda r: r.get("data_source_uuid") == uuid
 
-    def _paged(self, spec: ListSpec, selection: Selection, query: dict[str, str]) -> Response:
+    def _paged(
+        self,
+        spec: ListSpec,
+        selection: Selection,
+        query: dict[str, str],
+        shown: Callable[[list[Record]], list[Record]] | None = None,
+    ) -> Response:
         request = PageRequest.from_query(query)
         after = spec.codec.decode(request.cursor) if request.cursor else None
         page = keyset_page(selection.view, after, request.per_page, selection.keep)
+        if shown is not None:  # disabled and edited records (revisions.py)
+            page.records = shown(page.records)
         return Response(200, _envelope(spec, page, selection, request), spec.content_type)
 
     def plan_group_plans(self, uuid: str, query: dict[str, str]) -> Response:
@@ -374,6 +399,10 @@ class Api:
         records = self.account.plan_group_plans.get(uuid, [])
         selection = Selection(_small_view(records, PLAN_GROUP_PLANS.codec))
         return self._paged(PLAN_GROUP_PLANS, selection, query)
+
+    def notes(self, query: dict[str, str]) -> Response:
+        """Notes on customers and contacts, newest first (notes.py)."""
+        return self._paged(NOTES, Selection(self.notes_collection.view()), query)
 
     # -- customer children -----------------------------------------------------------------
     def customer_subscriptions(self, uuid: str, query: dict[str, str]) -> Response:

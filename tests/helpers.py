@@ -10,6 +10,7 @@ import logging
 import typing as t
 from datetime import UTC, datetime
 
+from fake_chartmogul.notes import notes_of
 from tap_chartmogul.tap import STREAM_TYPES, TapChartMogul
 
 if t.TYPE_CHECKING:
@@ -122,6 +123,7 @@ def expected_keys(account: FakeAccount, start: str | None = None) -> dict[str, s
             if start is None or datetime.fromisoformat(a["date"]) >= _utc(start)
         },
         "contacts": {c["uuid"] for c in account.contacts},
+        "notes": {n["uuid"] for n in notes_of(account)},
         "customer_notes": {n["uuid"] for n in account.customer_notes},
         "tasks": {t["task_uuid"] for t in account.tasks},
         "opportunities": {o["uuid"] for o in account.opportunities},

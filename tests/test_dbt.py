@@ -418,7 +418,7 @@ def test_every_model_snapshot_and_column_is_described(warehouse):
         for node in manifest["nodes"].values()
         if node["resource_type"] in ("model", "snapshot") and node["package_name"] == "chartmogul"
     ]
-    assert len(nodes) == 25 + 3 + 6 + 2  # staging, intermediate, marts, snapshots
+    assert len(nodes) == 26 + 3 + 6 + 2  # staging, intermediate, marts, snapshots
     with duckdb.connect(str(warehouse.database), read_only=True) as con:
         for node in nodes:
             assert node["description"].strip(), node["name"]

@@ -207,11 +207,11 @@ def test_block_standalone(fake, account, tmp_path):
         assert result.returncode == 0, f"{line}\n{result.stderr[-2000:]}"
     assert "--catalog catalog.json" in sync
     catalog = json.loads((tmp_path / "catalog.json").read_text())
-    assert len(catalog["streams"]) == 25
+    assert len(catalog["streams"]) == 26
     # target-jsonl without a config names its files <stream>-<timestamp>.jsonl.
     (written,) = tmp_path.glob("customers-*.jsonl")
     assert len(written.read_text().splitlines()) == len(account.customers)
-    assert len(list(tmp_path.glob("*.jsonl"))) == 25
+    assert len(list(tmp_path.glob("*.jsonl"))) == 26
 
 
 def test_block_resume(fake, tmp_path):
