@@ -21,6 +21,7 @@ import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.tap import STREAM_TYPES
+from tests.checkout import make_checkout
 from tests.cli import TAP, tap_env
 from tests.helpers import API_KEY, METRIC_STREAMS, UNTHROTTLED, expected_keys, fake_config, key_of
 
@@ -103,11 +104,17 @@ def test_standalone_pipe_into_target_jsonl(server, account, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def meltano() -> str:
+def checkout(tmp_path_factory) -> Path:
+    """A user's checkout: ``meltano install`` and runs write ``.meltano/`` there, not here."""
+    return make_checkout(tmp_path_factory.mktemp("checkout"))
+
+
+@pytest.fixture(scope="module")
+def meltano(checkout) -> str:
     binary = require(MELTANO)
     installed = subprocess.run(
         [binary, "install"],
-        cwd=ROOT,
+        cwd=checkout,
         capture_output=True,
         text=True,
         env=clean_env(),
@@ -118,7 +125,7 @@ def meltano() -> str:
     return binary
 
 
-def test_meltano_run_writes_every_record(meltano, server, account, tmp_path):
+def test_meltano_run_writes_every_record(meltano, checkout, server, account, tmp_path):
     out = tmp_path / "meltano-out"
     env = clean_env(
         TAP_CHARTMOGUL_API_KEY=API_KEY,
@@ -129,7 +136,7 @@ def test_meltano_run_writes_every_record(meltano, server, account, tmp_path):
     )
     result = subprocess.run(
         [meltano, "run", "--no-state-update", "tap-chartmogul", "target-jsonl"],
-        cwd=ROOT,
+        cwd=checkout,
         capture_output=True,
         text=True,
         env=env,
@@ -141,12 +148,12 @@ def test_meltano_run_writes_every_record(meltano, server, account, tmp_path):
     assert API_KEY not in result.stdout + result.stderr
 
 
-def meltano_config_test(meltano: str, server, key: str) -> tuple[int, str]:
+def meltano_config_test(meltano: str, checkout: Path, server, key: str) -> tuple[int, str]:
     """Run ``meltano config test tap-chartmogul`` with ``key``; return exit code and output."""
     env = clean_env(TAP_CHARTMOGUL_API_KEY=key, TAP_CHARTMOGUL_API_URL=server.base_url)
     result = subprocess.run(
         [meltano, "config", "test", "tap-chartmogul"],
-        cwd=ROOT,
+        cwd=checkout,
         capture_output=True,
         text=True,
         env=env,
@@ -156,18 +163,18 @@ def meltano_config_test(meltano: str, server, key: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
-def test_meltano_config_test_accepts_good_key(meltano, server):
+def test_meltano_config_test_accepts_good_key(meltano, checkout, server):
     server.reset_log()
-    code, output = meltano_config_test(meltano, server, API_KEY)
+    code, output = meltano_config_test(meltano, checkout, server, API_KEY)
     assert code == 0, output
     assert "plugin configuration is valid" in output.lower()
     # account syncs first and is enough: the test stops after the first record.
     assert server.requests[0].path == "/v1/account"
 
 
-def test_meltano_config_test_rejects_bad_key(meltano, server):
+def test_meltano_config_test_rejects_bad_key(meltano, checkout, server):
     bad = "cm_BAD_key_for_meltano_test_99"
-    code, output = meltano_config_test(meltano, server, bad)
+    code, output = meltano_config_test(meltano, checkout, server, bad)
     assert code != 0
     assert "rejected the API key (HTTP 401" in output
     assert bad not in output
