@@ -249,13 +249,17 @@ class TapChartMogul(Tap):
         signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
-        with contextlib.suppress(Exception):
-            self.state_writer.write_state(self.state)  # the records held go out before it
         self.logger.error(
             "Interrupted by %s: resume from the last STATE message written",
             signal.Signals(signum).name,
         )
-        raise SystemExit(128 + signum)
+
+        def final_state() -> None:
+            with contextlib.suppress(Exception):
+                self.state_writer.write_state(self.state)  # the records held go out before it
+
+        # At a whole line: a signal during a write of the output waits for it (output.py).
+        t.cast("ChartMogulWriter", self.message_writer).stop(final_state, 128 + signum)
 
     # --- command line ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,56 @@ def test_persistent_fault_ends_with_one_line_and_a_resumable_state(
     second, code, errors = run_tap(config_path, state=state)
     assert code == 0, errors
     assert_union_complete(first, second, account)
+
+
+def blocked_then_signalled(config: str, signals: int) -> tuple[str, int, str]:
+    """Start a run nobody reads, signal it ``signals`` times once its output is blocked.
+
+    With nobody reading, the tap fills the pipe and waits in a write of a block of
+    records: the handler runs inside that write, the case that must not cut a line.
+    """
+    with tempfile.TemporaryDirectory() as folder, (Path(folder) / "stderr").open("w+") as err:
+        with subprocess.Popen(
+            [TAP, "--config", config], stdout=subprocess.PIPE, stderr=err, env=tap_env()
+        ) as process:
+            assert process.stdout is not None
+            for _ in range(400):  # until its main thread waits in the write
+                time.sleep(0.05)
+                if blocked_in_write(process.pid):
+                    break
+            else:
+                pytest.fail("the tap never blocked on its output")
+            for _ in range(signals):
+                process.send_signal(signal.SIGTERM)
+                time.sleep(0.3)
+            output = process.stdout.read().decode()
+            code = process.wait(timeout=60)
+        err.seek(0)
+        return output, code, err.read()
+
+
+def blocked_in_write(pid: int) -> bool:
+    """Whether process ``pid``'s main thread waits in a write to a pipe (Linux's wchan)."""
+    wchan = Path(f"/proc/{pid}/wchan")
+    return wchan.exists() and "pipe_write" in wchan.read_text()
+
+
+def test_a_signal_during_a_blocked_write_stops_at_a_whole_line(config_path):
+    output, code, errors = blocked_then_signalled(config_path, signals=1)
+    assert code == 128 + signal.SIGTERM, errors
+    assert output.endswith("\n")
+    messages = [json.loads(line) for line in output.splitlines()]  # every line whole
+    assert messages[-1]["type"] == "STATE"
+    assert "Interrupted by SIGTERM" in errors
+
+
+def test_a_second_signal_during_a_blocked_write_stops_at_once_writing_nothing_more(config_path):
+    output, code, errors = blocked_then_signalled(config_path, signals=2)
+    assert code == 128 + signal.SIGTERM, errors
+    lines = output.split("\n")
+    # Whole lines up to where the write stopped; then nothing (no STATE glued on).
+    whole = [json.loads(line) for line in lines[:-1]]
+    assert any(m["type"] == "RECORD" for m in whole)
+    if lines[-1]:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(lines[-1])

@@ -15,12 +15,17 @@
   that fails after 400 of 2,000 customers would leave 400 customers downstream. The
   writer holds it back instead, and the stream releases it only after its last record,
   when it completed; a stream that fails or is interrupted never sends it.
+- A SIGTERM or SIGINT stops the run at a whole line (:meth:`ChartMogulWriter.stop`): one
+  that arrives while a block is being written (stdout blocked on a full pipe) runs its
+  handler inside that write, and stopping there would cut a record short and append the
+  final STATE to it, a STATE covering records never written. The stop waits for the block.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import select
 import sys
 import threading
 import typing as t
@@ -33,7 +38,7 @@ from tap_chartmogul.errors import LocalResourceError, OutputClosedError
 from tap_chartmogul.redaction import SECRETS
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from singer_sdk.singerlib.encoding.simple import Message
 
@@ -53,6 +58,10 @@ class ChartMogulWriter(MsgSpecWriter):
         self._lock = threading.RLock()
         #: Set once the output cannot be written: every later message is dropped.
         self.broken: BaseException | None = None
+        #: The thread writing a block to stdout now, if any.
+        self._writing: int | None = None
+        #: A stop that waits for the block being written: the final STATE and the exit code.
+        self._stopping: tuple[Callable[[], None], int] | None = None
 
     def write_message(self, message: Message) -> None:
         """Write ``message`` (secrets masked); hold ACTIVATE_VERSION until released."""
@@ -74,13 +83,13 @@ class ChartMogulWriter(MsgSpecWriter):
                 self._write_pending()
 
     def _write_pending(self) -> None:
-        # Write a copy: a signal handler that writes the final STATE may run while the
-        # write waits, and must be able to add to the block meanwhile.
+        # Write a copy, and say so while it goes: a signal handler may run inside the write
+        # (stop() then waits for it) and the final STATE must start a block of its own.
         block = bytes(self._pending)
         self._pending.clear()
+        self._writing = threading.get_ident()
         try:
-            if block:
-                sys.stdout.buffer.write(block)
+            _write_all(sys.stdout.buffer, block)
             sys.stdout.flush()
         except OSError as error:
             self.broken = _output_error(error)
@@ -88,6 +97,32 @@ class ChartMogulWriter(MsgSpecWriter):
             # The SDK's "unhandled error while syncing" line would only repeat this one.
             logs.REPORTED_FAILURES.reported_everywhere()
             raise self.broken from None
+        finally:
+            self._writing = None
+        if self._stopping is not None:  # a signal came during the write: stop now
+            final, code = self._stopping
+            self._stopping = None
+            final()
+            raise SystemExit(code)
+
+    def stop(self, final: Callable[[], None], code: int) -> None:
+        """Run ``final`` (it writes the last STATE) and exit with ``code``, at a whole line.
+
+        Called by a signal handler. Inside a block's write in this thread (a handler runs
+        where the main thread was, here blocked on a full pipe), the stop waits until the
+        block is out. A second stop during the same write cannot wait (whatever reads the
+        output has stopped reading): it exits at once and writes nothing more, so the output
+        ends inside a line, after the last STATE that was complete.
+        """
+        if self._writing != threading.get_ident():
+            final()
+            raise SystemExit(code)
+        if self._stopping is None:
+            self._stopping = (final, code)
+            return
+        self.broken = OutputClosedError("The run was stopped while its output was blocked")
+        _discard_stdout()
+        raise SystemExit(code)
 
     def flush(self) -> None:
         """Write the records still held in the block (a stream ended, or the run stops)."""
@@ -107,6 +142,32 @@ class ChartMogulWriter(MsgSpecWriter):
                 with self._lock:
                     self._pending += self.format_message(message)
                     self._write_pending()
+
+
+class _Output(t.Protocol):
+    """stdout's binary layer: buffered, or raw when Python runs unbuffered."""
+
+    def write(self, data: memoryview, /) -> int | None:
+        """Write some of ``data``; how much (``None``: a non-blocking file that is full)."""
+
+    def fileno(self) -> int:
+        """The file descriptor, to wait on."""
+
+
+def _write_all(out: _Output, data: bytes) -> None:
+    """Write every byte of ``data``, however many writes it takes.
+
+    An unbuffered stdout (``PYTHONUNBUFFERED``, which many schedulers' environments set)
+    is a raw file, whose ``write`` may take part of a block (a signal during a write to a
+    full pipe) and says so only by its count.
+    """
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        if written is None:  # a non-blocking stdout that is full: wait until it takes more
+            select.select([], [out.fileno()], [], 1.0)
+            continue
+        view = view[written:]
 
 
 def _output_error(error: OSError) -> Exception:
