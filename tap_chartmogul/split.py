@@ -458,6 +458,7 @@ class WindowSplit:
         self.budget = budget
         self.buffer = buffer
         self.windows = [_Window(start, end)]
+        self.end = end
         self.long = False
         self._lock = threading.Lock()
         self._last_page = time.monotonic()
@@ -518,7 +519,11 @@ class WindowSplit:
             when = parse_time(record.get("date"))
             if overlap and when is not None and window.start is not None and when < window.start:
                 continue
-            if when is not None and when >= window.end:
+            # A window ends before the next one's start; the last one at the run's own end,
+            # inclusive as ``end-date`` is (an activity dated the second the run began).
+            if when is not None and (
+                when > window.end if window.end == self.end else when >= window.end
+            ):
                 break
             yield record
         window.done = True

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
+from tap_chartmogul.run import context
 from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
@@ -118,6 +119,15 @@ def test_future_dated_activity_waits_and_the_bookmark_never_passes_the_run(serve
     assert future["uuid"] not in {r["uuid"] for r in records(messages, "activities")}
     bookmark = last_state(messages)["bookmarks"]["activities"]["replication_key_value"]
     assert parse(bookmark) <= datetime.now(UTC)
+
+
+def test_an_activity_dated_the_second_the_run_began_is_read(server, account, monkeypatch):
+    """``end-date`` is inclusive: the run's own second is in its window (and in the metrics)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setattr(context, "utc_now", lambda: now)
+    edge = account.add_activity(date=now)
+    messages = run_sync(config_for(server), streams=["activities"])
+    assert edge["uuid"] in {r["uuid"] for r in records(messages, "activities")}
 
 
 def test_no_uuid_twice_in_one_run_even_if_the_api_repeats_one(server, account):
