@@ -19,13 +19,15 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from . import metrics as metrics_model
+from .cursors import Key, created_at_ns, customer_codec, newest_first_codec
 from .days import DayChanges, DayRates, Timeline
 from .formats import UTC, iso_offset, to_ns, uuid4
 from .generate import AS_OF, CURRENCY, Record, generate
-from .paging import Key, Stamp, created_at_ns, customer_codec, newest_first_codec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from .paging import Stamp
 
 FREEZE_GC_FROM = 10_000
 JOURNAL_LENGTH = 256

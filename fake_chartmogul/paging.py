@@ -2,9 +2,9 @@
 
 Each paginated list gets a :class:`SortedCollection`: a sorted snapshot plus a parallel list of
 sort keys, rebuilt only when the account changes. A cursor encodes the sort key of the last
-record served (like the real ``"<timestamp>&<id>"`` cursors, docs/chartmogul-api.md §1.2),
-so serving a page is a bisect plus ``per_page`` steps — O(page size) — and stays correct when
-records are added or removed between pages.
+record served (cursors.py: like the real ``"<timestamp>&<id>"`` cursors,
+docs/chartmogul-api.md §1.2), so serving a page is a bisect plus ``per_page`` steps — O(page
+size) — and stays correct when records are added or removed between pages.
 
 When the account can say which records were merely added since the last snapshot (its journal,
 see ``FakeAccount.insert_records``), the snapshot and its equality indexes absorb them in
@@ -21,17 +21,16 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .formats import b64decode, b64encode, iso_ns, parse_iso_ns, to_ns, uuid_millis
+from .errors import invalid_cursor, invalid_param
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterator, Sequence
 
+    from .cursors import Key
+
 Record = dict[str, Any]
-Key = tuple[Any, ...]
 Stamp = tuple[int, int, int]
 """(account version, id of the source list, its length): what a snapshot was taken of."""
-LEAD_NS = 1 << 62
-"""Sort position of customers without ``customer-since`` (leads): after everyone else."""
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 200
 
@@ -63,31 +62,6 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-class BadRequestError(Exception):
-    """A client error the API answers with 400 ``{"code":400,"message":..,"param":..}``."""
-
-    def __init__(self, message: str, param: str | None) -> None:
-        """Keep the message and the blamed parameter for the error body."""
-        super().__init__(message)
-        self.message = message
-        self.param = param
-
-
-def invalid_cursor() -> BadRequestError:
-    """400 for a cursor this endpoint did not issue."""
-    return BadRequestError("Invalid cursor", "cursor")
-
-
-def invalid_param(param: str) -> BadRequestError:
-    """400 for a malformed query parameter."""
-    return BadRequestError(f"Invalid {param} parameter", param)
-
-
-def missing_param(param: str) -> BadRequestError:
-    """400 for a required query parameter that is absent."""
-    return BadRequestError(f"{param} is required", param)
-
-
 def parse_per_page(query: dict[str, str], default: int = DEFAULT_PER_PAGE) -> int:
     """``per_page``: default 200, larger values silently capped, junk rejected with 400."""
     raw = query.get("per_page")
@@ -111,81 +85,6 @@ class SortedView:
 
 
 EMPTY_VIEW = SortedView([], [])
-
-
-@dataclass(frozen=True)
-class CursorCodec:
-    """How one collection's sort key travels inside an opaque base64 cursor."""
-
-    key: Callable[[Record], Key]
-    encode_key: Callable[[Key], str]
-    decode_text: Callable[[str], Key]
-
-    def encode(self, record: Record) -> str:
-        """The opaque cursor that resumes after ``record``."""
-        return b64encode(self.encode_key(self.key(record)))
-
-    def decode(self, cursor: str) -> Key:
-        """The sort key inside ``cursor``; a cursor this codec did not issue is a 400."""
-        try:
-            return self.decode_text(b64decode(cursor))
-        except (ValueError, IndexError):
-            raise invalid_cursor() from None
-
-
-def _two_part(text: str) -> tuple[str, str]:
-    first, sep, second = text.partition("&")
-    if not sep or not first or not second:
-        raise ValueError(text)
-    return first, second
-
-
-def customer_codec() -> CursorCodec:
-    """Customers: ascending ``customer-since`` (leads last), then ``id``."""
-
-    def key(r: Record) -> Key:
-        since = r.get("customer-since")
-        return (to_ns(since) if since else LEAD_NS, r["id"])
-
-    def decode(text: str) -> Key:
-        a, b = _two_part(text)
-        return int(a), int(b)
-
-    return CursorCodec(key, lambda k: f"{k[0]}&{k[1]}", decode)
-
-
-def newest_first_codec(
-    created_ns: Callable[[Record], int], id_field: str, *, int_id: bool = False
-) -> CursorCodec:
-    """Descending creation time; ties by id (ascending uuid, or descending int id).
-
-    The cursor is what ChartMogul's were recorded as (docs/chartmogul-api.md §1.2): base64
-    of ``"<creation time with ns>&<id>"`` naming the page's last record, the next page
-    starting below it. Any such key works as a cursor (keyset paging), as a tap may try.
-    """
-
-    def key(r: Record) -> Key:
-        ident = r[id_field]
-        return (-created_ns(r), -ident if int_id else ident)
-
-    def encode(k: Key) -> str:
-        return f"{iso_ns(-k[0])}&{-k[1] if int_id else k[1]}"
-
-    def decode(text: str) -> Key:
-        a, b = _two_part(text)
-        return (-parse_iso_ns(a), -int(b) if int_id else b)
-
-    return CursorCodec(key, encode, decode)
-
-
-def created_at_ns(r: Record) -> int:
-    """Creation time of records that carry ``created_at`` (notes, tasks, events...)."""
-    return to_ns(r["created_at"])
-
-
-def uuid_ns(field: str = "uuid") -> Callable[[Record], int]:
-    """Creation time embedded in a timed uuid (records without a timestamp field)."""
-    return lambda r: uuid_millis(r[field]) * 1_000_000
 
 
 class SortedCollection:

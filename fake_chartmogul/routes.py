@@ -18,27 +18,29 @@ from datetime import date
 from typing import Any
 
 from . import metrics as metrics_model
+from .cursors import (
+    CursorCodec,
+    activity_cursor,
+    created_at_ns,
+    customer_codec,
+    newest_first_codec,
+    subscriptions_cursor,
+    subscriptions_page,
+    uuid_ns,
+)
 from .data import FakeAccount, activity_key
-from .formats import b64decode, b64encode, to_ns
+from .errors import BadRequestError, invalid_cursor, invalid_param, missing_param
+from .formats import to_ns
 from .paging import (
     EMPTY_VIEW,
-    BadRequestError,
-    CursorCodec,
     Page,
     PageRequest,
     Selection,
     SortedCollection,
     SortedView,
     Stamp,
-    created_at_ns,
-    customer_codec,
-    invalid_cursor,
-    invalid_param,
     keyset_page,
-    missing_param,
-    newest_first_codec,
     total_pages,
-    uuid_ns,
 )
 
 Record = dict[str, Any]
@@ -49,8 +51,6 @@ NOT_FOUND = {"error": "Not found"}
 CUSTOMER_NOT_FOUND = {"code": 404, "message": "Customer not found", "param": "customer_uuid"}
 PLAN_GROUP_NOT_FOUND = {"error": "Plan group not found"}
 PAGING = frozenset({"per_page", "cursor"})
-_SUBS_CURSOR = re.compile(r"subscriptions_next_page=([1-9][0-9]{0,8})")
-_UUIDISH = re.compile(r"[0-9a-fA-F-]{8,64}")
 AS_OF_TEXT = "2026-01-01T00:00:00.000Z"
 
 
@@ -385,12 +385,12 @@ class Api:
         if self.customer(uuid) is None:
             return Response(404, CUSTOMER_NOT_FOUND)
         request = PageRequest.from_query(query)
-        number = _subscription_page(request.cursor) if request.cursor else 1
+        number = subscriptions_page(request.cursor) if request.cursor else 1
         per_page = request.per_page
         subs = self.account.customer_subscriptions.get(uuid, [])
         entries = subs[(number - 1) * per_page : number * per_page]
         has_more = number * per_page < len(subs)
-        next_cursor = b64encode(f"subscriptions_next_page={number + 1}")
+        next_cursor = subscriptions_cursor(number + 1)
         if not request.first:
             return Response(200, {"entries": entries, "cursor": next_cursor, "has_more": has_more})
         body = {
@@ -443,9 +443,7 @@ class Api:
         return range(lo, hi) if order == "date" else range(hi - 1, lo - 1, -1)
 
     def _activity_cursor_key(self, cursor: str) -> tuple[int, str]:
-        if not _UUIDISH.fullmatch(cursor):
-            raise invalid_cursor()
-        found = self.activity_collection.index("uuid").get(cursor)
+        found = self.activity_collection.index("uuid").get(activity_cursor(cursor))
         if found and found.records:
             return found.keys[0]
         removed = self.account.removed_activity_keys.get(cursor)
@@ -489,16 +487,6 @@ def _envelope(spec: ListSpec, page: Page, selection: Selection, request: PageReq
                 "total_pages": pages,
             }
     return {k: values[k] for k in keys}
-
-
-def _subscription_page(cursor: str) -> int:
-    try:
-        match = _SUBS_CURSOR.fullmatch(b64decode(cursor))
-    except ValueError:
-        match = None
-    if match is None:
-        raise invalid_cursor()
-    return int(match.group(1))
 
 
 def _getter(account: FakeAccount, attr: str) -> Callable[[], list[Record]]:
