@@ -2,7 +2,7 @@
 
 Benchmarks and manual tap runs need the fake in its own process; ``--ready-file`` lets a
 script wait until the port is bound instead of sleeping. ``--days N`` serves the account after
-N simulated days of changes (days.py), the last one stamped now or at ``--days-end``; while it
+N simulated days of changes (days/), the last one stamped now or at ``--days-end``; while it
 runs, a harness applies further days with ``POST /_fake/advance-day`` (``?days=N``,
 ``?at=<ISO datetime>``).
 """
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .data import FakeAccount
+from .account import FakeAccount
 from .days import DayRates
 from .faults import FAULT_KINDS
 from .formats import parse_datetime

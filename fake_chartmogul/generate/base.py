@@ -36,7 +36,7 @@ Record = dict[str, Any]
 
 @dataclass
 class Dataset:
-    """Everything :func:`generate` produces; :class:`~.data.FakeAccount` adopts these fields."""
+    """Everything :func:`generate` produces; ``FakeAccount`` adopts these fields."""
 
     account: Record
     account_settings: Record

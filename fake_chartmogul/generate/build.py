@@ -54,7 +54,7 @@ class _Gen(CrmDraws):
 
 
 class Drawer(_Gen):
-    """The generator's random drawing, reused for records made after the build (days.py).
+    """The generator's random drawing, reused for records made after the build (days/).
 
     Records drawn here have exactly the generator's shapes and quirks because they come from
     the same methods; only the caller decides the dates.

@@ -29,7 +29,7 @@ class CustomerDraws(CatalogDraws):
         """A paying customer whose ``customer-since`` is ``since``: a day's new sign-up.
 
         ``index`` numbers it like the build does (``id`` = 10 001 + index). Its ``mrr``/``arr``
-        start at 0; the caller adds its subscriptions (days.py).
+        start at 0; the caller adds its subscriptions (days/).
         """
         ds = self.weighted_ds(data_sources)
         rand = self.rand

@@ -27,7 +27,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fake_chartmogul.data import FakeAccount
+from fake_chartmogul.account import FakeAccount
 from fake_chartmogul.faults import NORMAL, RATE_LIMIT_BODY, TOO_MANY_CONNECTIONS, Fault
 from fake_chartmogul.routes import JSON, Api
 

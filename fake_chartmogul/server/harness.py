@@ -1,7 +1,7 @@
 """The ``/_fake/`` harness: what a benchmark in another process asks of a running fake.
 
 ``GET /_fake/stats`` (request counters), ``POST /_fake/knobs`` (latency, rate limit,
-connection cap) and ``POST /_fake/advance-day`` (simulated days, days.py). None of them is
+connection cap) and ``POST /_fake/advance-day`` (simulated days, days/). None of them is
 logged, limited or faulted: they are not ChartMogul's.
 """
 
@@ -18,7 +18,7 @@ from .wire import send_json
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-    from fake_chartmogul.data import FakeAccount
+    from fake_chartmogul.account import FakeAccount
 
     from .wire import Handler
 
@@ -56,7 +56,7 @@ class Harness(Scripts):
         return True
 
     def _advance_day(self, h: Handler, raw_query: str) -> None:
-        """POST ``ADVANCE_DAY_PATH``: apply simulated days (days.py) and answer what changed.
+        """POST ``ADVANCE_DAY_PATH``: apply simulated days (days/) and answer what changed.
 
         The indexes are brought up to date before answering, so the next API request does not
         pay for it.

@@ -1,0 +1,274 @@
+"""The cursor-paged lists: one table of how each looks on the wire, one handler for all.
+
+Also the per-parent lists: a plan group's plans and a customer's subscriptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fake_chartmogul.cursors import (
+    CursorCodec,
+    created_at_ns,
+    customer_codec,
+    newest_first_codec,
+    subscriptions_cursor,
+    subscriptions_page,
+    uuid_ns,
+)
+from fake_chartmogul.errors import invalid_param
+from fake_chartmogul.paging import (
+    Page,
+    PageRequest,
+    Selection,
+    SortedView,
+    keyset_page,
+    total_pages,
+)
+
+from .base import (
+    AS_OF_TEXT,
+    CUSTOMER_NOT_FOUND,
+    JSON,
+    JSON_UTF8,
+    PLAN_GROUP_NOT_FOUND,
+    Endpoints,
+    Predicate,
+    Record,
+    Response,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def _validation_type(value: str) -> Predicate | None:
+    """The ``/invoices`` ``validation_type`` filter; ``all``, which the tap sends, is no filter.
+
+    Its default is unconfirmed (docs/chartmogul-api.md §7.8), hence the tap sends it.
+    """
+    if value not in {"valid", "invalid", "all"}:
+        raise invalid_param(param="validation_type")
+    if value == "invalid":
+        return lambda r: bool(r.get("errors"))
+    if value == "valid":
+        return lambda r: not r.get("errors")
+    return None
+
+
+# -- list endpoint table ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListSpec:
+    """How one paginated endpoint looks on the wire (docs/chartmogul-api.md §1.2)."""
+
+    attr: str
+    root: str
+    codec: CursorCodec
+    first_keys: tuple[str, ...]
+    later_keys: tuple[str, ...]
+    final_cursor: bool = False
+    filter: tuple[str, Callable[[str], Predicate | None]] | None = None
+    """A value filter this list honours: (parameter, value -> predicate or None)."""
+    by_data_source: bool = False
+    """Whether ``data_source_uuid`` filters it (docs/chartmogul-api.md §2.4, §2.14, §2.15)."""
+    content_type: str = JSON
+
+
+_plans_codec = newest_first_codec(uuid_ns(), "uuid")
+_notes_like_codec = newest_first_codec(created_at_ns, "uuid")
+_CRM_KEYS = ("entries", "cursor", "has_more")
+
+LISTS: dict[str, ListSpec] = {
+    "customers": ListSpec(
+        "customers",
+        "entries",
+        customer_codec(),
+        ("entries", "current_page", "total_pages", "has_more", "per_page", "page", "cursor"),
+        ("entries", "has_more", "cursor"),
+        final_cursor=True,
+        content_type=JSON_UTF8,
+        by_data_source=True,
+    ),
+    "contacts": ListSpec(
+        "contacts",
+        "entries",
+        newest_first_codec(uuid_ns(), "uuid"),
+        _CRM_KEYS,
+        _CRM_KEYS,
+        final_cursor=True,
+    ),
+    "customer_notes": ListSpec(
+        "customer_notes",
+        "entries",
+        _notes_like_codec,
+        _CRM_KEYS,
+        ("entries", "has_more", "cursor"),
+        final_cursor=True,
+    ),
+    "tasks": ListSpec(
+        "tasks",
+        "entries",
+        newest_first_codec(created_at_ns, "task_uuid"),
+        _CRM_KEYS,
+        _CRM_KEYS,
+        final_cursor=True,
+    ),
+    "opportunities": ListSpec(
+        "opportunities",
+        "entries",
+        _notes_like_codec,
+        ("entries", "has_more", "cursor"),
+        ("entries", "has_more", "cursor"),
+        final_cursor=True,
+    ),
+    "plans": ListSpec(
+        "plans",
+        "plans",
+        _plans_codec,
+        ("plans", "current_page", "total_pages", "cursor", "has_more"),
+        ("plans", "cursor", "has_more"),
+    ),
+    "plan_groups": ListSpec(
+        "plan_groups",
+        "plan_groups",
+        newest_first_codec(uuid_ns(), "uuid"),
+        ("plan_groups", "current_page", "total_pages", "cursor", "has_more"),
+        ("plan_groups", "has_more", "cursor"),
+    ),
+    "invoices": ListSpec(
+        "invoices",
+        "invoices",
+        newest_first_codec(uuid_ns(), "uuid"),
+        ("invoices", "current_page", "total_pages", "cursor", "has_more"),
+        ("invoices", "cursor", "has_more"),
+        filter=("validation_type", _validation_type),
+        content_type=JSON_UTF8,
+        by_data_source=True,
+    ),
+    "subscription_events": ListSpec(
+        "subscription_events",
+        "subscription_events",
+        newest_first_codec(created_at_ns, "id", int_id=True),
+        ("subscription_events", "meta", "cursor", "has_more"),
+        ("subscription_events", "has_more", "cursor"),
+        by_data_source=True,
+    ),
+}
+PLAN_GROUP_PLANS = ListSpec(
+    "plans",
+    "plans",
+    _plans_codec,
+    ("plans", "current_page", "total_pages", "has_more", "cursor"),
+    ("plans", "cursor", "has_more"),
+)
+
+
+def filter_params(spec: ListSpec) -> set[str]:
+    """The query parameters that filter ``spec``'s list (any other is refused)."""
+    params = {spec.filter[0]} if spec.filter else set()
+    return params | ({"data_source_uuid"} if spec.by_data_source else set())
+
+
+class ListRoutes(Endpoints):
+    """``/customers``, ``/invoices``, ``/plans``... and the per-parent lists."""
+
+    def list_endpoint(self, name: str, query: dict[str, str]) -> Response:
+        """One page of a cursor-paged list, filtered when the spec's filter is sent."""
+        spec = LISTS[name]
+        view = self.collections[spec.attr].view()
+        keeps: list[Predicate] = []
+        if spec.filter is not None and query.get(spec.filter[0]):
+            value = spec.filter[1](query[spec.filter[0]])
+            keeps += [value] if value is not None else []
+        if spec.by_data_source and query.get("data_source_uuid"):
+            keeps.append(self._of_data_source(name, query["data_source_uuid"]))
+        keep = (
+            keeps[0] if len(keeps) == 1 else (lambda r: all(k(r) for k in keeps)) if keeps else None
+        )
+        return self._paged(spec, Selection(view, keep), query)
+
+    def _of_data_source(self, name: str, uuid: str) -> Predicate:
+        """Records of data source ``uuid``: a customer's sources, an invoice's customer's."""
+        if name == "customers":
+            return lambda r: uuid in (r.get("data_source_uuids") or [r.get("data_source_uuid")])
+        if name == "invoices":
+            customers = self.collections["customers"].index("uuid")
+
+            def of_source(r: Record) -> bool:
+                found = customers.get(r.get("customer_uuid"))
+                customer = found.records[0] if found and found.records else None
+                return customer is not None and customer.get("data_source_uuid") == uuid
+
+            return of_source
+        return lambda r: r.get("data_source_uuid") == uuid
+
+    def _paged(self, spec: ListSpec, selection: Selection, query: dict[str, str]) -> Response:
+        request = PageRequest.from_query(query)
+        after = spec.codec.decode(request.cursor) if request.cursor else None
+        page = keyset_page(selection.view, after, request.per_page, selection.keep)
+        return Response(200, _envelope(spec, page, selection, request), spec.content_type)
+
+    def plan_group_plans(self, uuid: str, query: dict[str, str]) -> Response:
+        """The plans of one group, paged like ``/plans`` (docs/chartmogul-api.md §2.13)."""
+        group = self.collections["plan_groups"].index("uuid").get(uuid)
+        if not group or not group.records:
+            return Response(404, PLAN_GROUP_NOT_FOUND)
+        records = self.account.plan_group_plans.get(uuid, [])
+        selection = Selection(_small_view(records, PLAN_GROUP_PLANS.codec))
+        return self._paged(PLAN_GROUP_PLANS, selection, query)
+
+    # -- customer children -----------------------------------------------------------------
+    def customer_subscriptions(self, uuid: str, query: dict[str, str]) -> Response:
+        """Page-numbered underneath (docs/chartmogul-api.md §2.6).
+
+        The cursor is base64 of ``subscriptions_next_page=N``, and one is sent even on the last
+        page; following it yields an empty page with yet another cursor.
+        """
+        if self.customer(uuid) is None:
+            return Response(404, CUSTOMER_NOT_FOUND)
+        request = PageRequest.from_query(query)
+        number = subscriptions_page(request.cursor) if request.cursor else 1
+        per_page = request.per_page
+        subs = self.account.customer_subscriptions.get(uuid, [])
+        entries = subs[(number - 1) * per_page : number * per_page]
+        has_more = number * per_page < len(subs)
+        next_cursor = subscriptions_cursor(number + 1)
+        if not request.first:
+            return Response(200, {"entries": entries, "cursor": next_cursor, "has_more": has_more})
+        body = {
+            "entries": entries,
+            "has_more": has_more,
+            "per_page": per_page,
+            "page": 1,
+            "cursor": next_cursor,
+        }
+        return Response(200, body)
+
+
+def _envelope(spec: ListSpec, page: Page, selection: Selection, request: PageRequest) -> Record:
+    """Assemble root/cursor/has_more (+ legacy keys on first pages) in the spec's key order."""
+    next_cursor = None
+    if page.last is not None and (page.has_more or spec.final_cursor):
+        next_cursor = spec.codec.encode(page.last)
+    values: Record = {spec.root: page.records, "cursor": next_cursor, "has_more": page.has_more}
+    keys = spec.first_keys if request.first else spec.later_keys
+    if request.first and len(keys) > len(values):
+        pages = total_pages(selection.count(), request.per_page)
+        values |= {"current_page": 1, "total_pages": pages, "per_page": request.per_page}
+        values["page"] = 1
+        if "meta" in keys:
+            values["meta"] = {
+                "next_key": page.records[-1]["id"] if page.has_more else None,
+                "prev_key": None,
+                "before_key": page.records[0]["created_at"] if page.records else AS_OF_TEXT,
+                "page": 1,
+                "total_pages": pages,
+            }
+    return {k: values[k] for k in keys}
+
+
+def _small_view(records: list[Record], codec: CursorCodec) -> SortedView:
+    """Sort a short per-parent list on the fly (a handful of records)."""
+    decorated = sorted(((codec.key(r), r) for r in records), key=lambda t: t[0])
+    return SortedView([t[0] for t in decorated], [t[1] for t in decorated])
