@@ -47,6 +47,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -75,7 +76,7 @@ class Run:
     by_status: dict[str, int] = field(default_factory=dict)
     log_lines: int = 0
     requests_by_stream: dict[str, int] = field(default_factory=dict)
-    state: dict | None = None
+    state: dict[str, Any] | None = None
 
     @property
     def total_records(self) -> int:
@@ -126,15 +127,17 @@ class Fake:
             time.sleep(0.1)
         self.url = ready.read_text().strip()
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.url}/_fake/stats", timeout=10) as answer:  # noqa: S310
-            return json.loads(answer.read())
+            stats: dict[str, Any] = json.loads(answer.read())
+        return stats
 
-    def post(self, path: str) -> dict:
+    def post(self, path: str) -> dict[str, Any]:
         """A harness call (``/_fake/advance-day``, ``/_fake/knobs``)."""
         request = urllib.request.Request(f"{self.url}{path}", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=600) as answer:  # noqa: S310
-            return json.loads(answer.read())
+            answer_body: dict[str, Any] = json.loads(answer.read())
+        return answer_body
 
     def __enter__(self) -> Fake:  # noqa: PYI034 - Self needs Python 3.11
         return self
@@ -162,9 +165,9 @@ def catalog_for(streams: tuple[str, ...] | None, folder: Path) -> list[str]:
 
 def run_tap(
     fake: Fake,
-    settings: dict,
+    settings: dict[str, Any],
     streams: tuple[str, ...] | None = None,
-    state: dict | None = None,
+    state: dict[str, Any] | None = None,
 ) -> Run:
     """Run the tap once against ``fake``, counting records per stream from its output."""
     with tempfile.TemporaryDirectory() as name:

@@ -99,10 +99,6 @@ class FakeAccount(Mutations):
         """
         return self.timeline.advance(at, rates=rates)
 
-    def find_customer(self, uuid: str) -> Record | None:
-        """Linear lookup for tests; the server keeps its own index."""
-        return next((c for c in self.customers if c["uuid"] == uuid), None)
-
     # -- counts ---------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         """Number of records each list endpoint would return in a full walk."""

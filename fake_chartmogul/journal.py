@@ -104,7 +104,7 @@ class Journal:
             for before, after, records in list(self._journal.get(attr, ()))
             if before[:2] == old[:2]
         }
-        length, out = old[2], []
+        length, out = old[2], list[Record]()
         while length < new[2]:
             found = batches.get(length)
             if found is None:

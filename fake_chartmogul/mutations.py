@@ -25,6 +25,10 @@ class Mutations(Journal):
     activities: list[Record]
     subscription_events: list[Record]
 
+    def find_customer(self, uuid: str) -> Record | None:
+        """Linear lookup for tests; the server keeps its own index."""
+        return next((c for c in self.customers if c["uuid"] == uuid), None)
+
     def add_activity(self, **overrides: Any) -> Record:
         """Insert a new global activity (e.g. back-dated) keeping ``activities`` sorted.
 

@@ -52,7 +52,7 @@ class DayRates:
 
     def sum(self) -> float:
         """Share of the customers changed a day, all kinds together."""
-        return sum(getattr(self, f.name) for f in fields(self))
+        return float(sum(getattr(self, f.name) for f in fields(self)))
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ class CatalogDraws(Draws):
 
     def plan_groups(self, plans: list[Record]) -> tuple[list[Record], dict[str, list[Record]]]:
         """Three plan groups of up to six plans each."""
-        groups = []
+        groups: list[Record] = []
         members: dict[str, list[Record]] = {}
         for k, name in enumerate(("Self-serve", "Sales-led", "Legacy")):
             size = self.between(1, min(len(plans), 6))

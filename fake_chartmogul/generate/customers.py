@@ -43,17 +43,20 @@ class CustomerDraws(CatalogDraws):
         """Lead or paying, with the dates that go with it (leads have no customer-since)."""
         rand, pick = self.rand, self.pick
         if rand() < 0.2:
-            lead_created = self.between(W0, W1)
-            trial = lead_created + self.between(0, 10 * DAY) if rand() < 0.3 else None
-            status, since = pick(vocab.LEAD_STATUSES), None
-        else:
-            since = self.between(W0, W1 - 30 * DAY)
-            r = rand()
-            status = "Active" if r < 0.8 else "Past Due" if r < 0.87 else "Cancelled"
-            lead_created = since - self.between(DAY, 60 * DAY) if rand() < 0.4 else None
-            trial = since - self.between(DAY, 14 * DAY) if rand() < 0.35 else None
-        first, last = pick(vocab.FIRST_NAMES), pick(vocab.LAST_NAMES)
-        return Life(status, since, lead_created, trial, first, last)
+            lead = self.between(W0, W1)
+            trial = lead + self.between(0, 10 * DAY) if rand() < 0.3 else None
+            status = pick(vocab.LEAD_STATUSES)
+            return Life(status, None, lead, trial, *self.first_last())
+        since = self.between(W0, W1 - 30 * DAY)
+        r = rand()
+        status = "Active" if r < 0.8 else "Past Due" if r < 0.87 else "Cancelled"
+        lead_created = since - self.between(DAY, 60 * DAY) if rand() < 0.4 else None
+        trial = since - self.between(DAY, 14 * DAY) if rand() < 0.35 else None
+        return Life(status, since, lead_created, trial, *self.first_last())
+
+    def first_last(self) -> tuple[str, str]:
+        """A first and a last name."""
+        return self.pick(vocab.FIRST_NAMES), self.pick(vocab.LAST_NAMES)
 
     def names(self, cid: int, life: Life) -> tuple[str, str, str]:
         """name, email, company — ``""`` (never null) when unset (docs/chartmogul-api.md §2.4)."""

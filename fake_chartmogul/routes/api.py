@@ -104,8 +104,9 @@ class Api(ListRoutes, ActivityRoutes, MetricRoutes):
                 if unknown:
                     message = f"fake_chartmogul does not implement the {unknown[0]} parameter"
                     return error(400, message, unknown[0])
+                handler: Callable[..., Response] = getattr(self, route.handler)
                 try:
-                    return getattr(self, route.handler)(*match.groups(), query)
+                    return handler(*match.groups(), query)
                 except BadRequestError as exc:
                     return error(400, exc.message, exc.param)
         return Response(404, NOT_FOUND)
