@@ -3,7 +3,8 @@
 - **Newest created first** (invoices, plans, plan groups, subscription events, contacts,
   notes, tasks, opportunities): base64 of ``"<creation time with ns>Z&<id>"`` naming the
   page's last record, as ChartMogul's were recorded; the next page starts below it. Any such
-  key works as a cursor (keyset paging), as a tap may try.
+  key works as a cursor (keyset paging), as a tap may try, and ``"<time>Z&"`` (no id) starts
+  below that time.
 - **Customers**: ascending ``customer-since`` (leads last), then ``id``: base64 of
   ``"<since ns>&<id>"`` (the real form was never recorded).
 - **/activities**: the bare uuid of the page's last activity (or ``null`` on the last page).
@@ -80,7 +81,9 @@ def newest_first_codec(
 
     The cursor is what ChartMogul's were recorded as (docs/chartmogul-api.md §1.2): base64
     of ``"<creation time with ns>&<id>"`` naming the page's last record, the next page
-    starting below it. Any such key works as a cursor (keyset paging), as a tap may try.
+    starting below it. Any such key works as a cursor (keyset paging), as a tap may try;
+    an empty id (``"<time>Z&"``, a seed made of a time alone) starts at the records created
+    before that time.
     """
 
     def key(r: Record) -> Key:
@@ -91,8 +94,13 @@ def newest_first_codec(
         return f"{iso_ns(-k[0])}&{-k[1] if int_id else k[1]}"
 
     def decode(text: str) -> Key:
-        a, b = _two_part(text)
-        return (-parse_iso_ns(a), -int(b) if int_id else b)
+        stamp, sep, ident = text.partition("&")
+        if not sep or not stamp:
+            raise ValueError(text)
+        ns = parse_iso_ns(stamp)
+        if not ident:  # a seed: the records created before that time
+            return (-ns + 1,)
+        return (-ns, -int(ident) if int_id else ident)
 
     return CursorCodec(key, encode, decode)
 

@@ -34,6 +34,8 @@ class InvoiceDraws(SubscriptionDraws):
                 "line_items": items,
                 "transactions": self.transactions(day, total, currency),
                 "customer_uuid": customer["uuid"],
+                "customer_external_id": customer["external_id"],
+                "data_source_uuid": customer["data_source_uuid"],
                 "errors": {},
             }
             out.invoices.append(invoice)

@@ -18,11 +18,14 @@ from fake_chartmogul.cursors import (
     uuid_ns,
 )
 from fake_chartmogul.errors import invalid_param
+from fake_chartmogul.formats import b64encode
 from fake_chartmogul.paging import (
+    EMPTY_VIEW,
+    IndexSpec,
     Page,
     PageRequest,
-    Selection,
     SortedView,
+    field_index,
     keyset_page,
     total_pages,
 )
@@ -34,27 +37,55 @@ from .base import (
     JSON_UTF8,
     PLAN_GROUP_NOT_FOUND,
     Endpoints,
-    Predicate,
     Record,
     Response,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable
 
 
-def _validation_type(value: str) -> Predicate | None:
+@dataclass(frozen=True)
+class Filter:
+    """A query parameter that narrows a list: its value picks a group of an index.
+
+    ``parse`` turns the parameter's text into the index value it selects, or :data:`ANY`
+    for a value that filters nothing (``validation_type=all``); it raises the 400 for junk.
+    """
+
+    param: str
+    index: IndexSpec
+    parse: Callable[[str], Hashable]
+
+
+ANY = object()
+"""What a filter value that keeps every record parses to."""
+
+
+def _validation_type(value: str) -> Hashable:
     """The ``/invoices`` ``validation_type`` filter; ``all``, which the tap sends, is no filter.
 
     Its default is unconfirmed (docs/chartmogul-api.md §7.8), hence the tap sends it.
     """
     if value not in {"valid", "invalid", "all"}:
         raise invalid_param(param="validation_type")
-    if value == "invalid":
-        return lambda r: bool(r.get("errors"))
-    if value == "valid":
-        return lambda r: not r.get("errors")
-    return None
+    return ANY if value == "all" else value == "valid"
+
+
+VALIDATION_TYPE = Filter(
+    "validation_type", IndexSpec("valid", lambda r: (not r.get("errors"),)), _validation_type
+)
+OWN_DATA_SOURCE = Filter("data_source_uuid", field_index("data_source_uuid"), str)
+"""Invoices and subscription events: the record's own ``data_source_uuid``."""
+CUSTOMER_DATA_SOURCE = Filter(
+    "data_source_uuid",
+    IndexSpec(
+        "data_source_uuids",
+        lambda r: r.get("data_source_uuids") or [r.get("data_source_uuid")],
+    ),
+    str,
+)
+"""Customers: every data source the customer is in (merged customers are in several)."""
 
 
 # -- list endpoint table ---------------------------------------------------------------------
@@ -68,10 +99,8 @@ class ListSpec:
     first_keys: tuple[str, ...]
     later_keys: tuple[str, ...]
     final_cursor: bool = False
-    filter: tuple[str, Callable[[str], Predicate | None]] | None = None
-    """A value filter this list honours: (parameter, value -> predicate or None)."""
-    by_data_source: bool = False
-    """Whether ``data_source_uuid`` filters it (docs/chartmogul-api.md §2.4, §2.14, §2.15)."""
+    filters: tuple[Filter, ...] = ()
+    """The filters it honours (``data_source_uuid``: docs/chartmogul-api.md §2.4, §2.14, §2.15)."""
     content_type: str = JSON
 
 
@@ -88,7 +117,7 @@ LISTS: dict[str, ListSpec] = {
         ("entries", "has_more", "cursor"),
         final_cursor=True,
         content_type=JSON_UTF8,
-        by_data_source=True,
+        filters=(CUSTOMER_DATA_SOURCE,),
     ),
     "contacts": ListSpec(
         "contacts",
@@ -142,9 +171,8 @@ LISTS: dict[str, ListSpec] = {
         newest_first_codec(uuid_ns(), "uuid"),
         ("invoices", "current_page", "total_pages", "cursor", "has_more"),
         ("invoices", "cursor", "has_more"),
-        filter=("validation_type", _validation_type),
         content_type=JSON_UTF8,
-        by_data_source=True,
+        filters=(VALIDATION_TYPE, OWN_DATA_SOURCE),
     ),
     "subscription_events": ListSpec(
         "subscription_events",
@@ -152,7 +180,7 @@ LISTS: dict[str, ListSpec] = {
         newest_first_codec(created_at_ns, "id", int_id=True),
         ("subscription_events", "meta", "cursor", "has_more"),
         ("subscription_events", "has_more", "cursor"),
-        by_data_source=True,
+        filters=(OWN_DATA_SOURCE,),
     ),
 }
 PLAN_GROUP_PLANS = ListSpec(
@@ -166,48 +194,29 @@ PLAN_GROUP_PLANS = ListSpec(
 
 def filter_params(spec: ListSpec) -> set[str]:
     """The query parameters that filter ``spec``'s list (any other is refused)."""
-    params = {spec.filter[0]} if spec.filter else set()
-    return params | ({"data_source_uuid"} if spec.by_data_source else set())
+    return {f.param for f in spec.filters}
 
 
 class ListRoutes(Endpoints):
     """``/customers``, ``/invoices``, ``/plans``... and the per-parent lists."""
 
     def list_endpoint(self, name: str, query: dict[str, str]) -> Response:
-        """One page of a cursor-paged list, filtered when the spec's filter is sent."""
+        """One page of a cursor-paged list; filters pick a group of an index, never a scan."""
         spec = LISTS[name]
-        view = self.collections[spec.attr].view()
-        keeps: list[Predicate] = []
-        if spec.filter is not None and query.get(spec.filter[0]):
-            value = spec.filter[1](query[spec.filter[0]])
-            keeps += [value] if value is not None else []
-        if spec.by_data_source and query.get("data_source_uuid"):
-            keeps.append(self._of_data_source(name, query["data_source_uuid"]))
-        keep = (
-            keeps[0] if len(keeps) == 1 else (lambda r: all(k(r) for k in keeps)) if keeps else None
-        )
-        return self._paged(spec, Selection(view, keep), query)
+        collection = self.collections[spec.attr]
+        chosen = [(f, f.parse(query[f.param])) for f in spec.filters if query.get(f.param)]
+        chosen = [(f, value) for f, value in chosen if value is not ANY]
+        if not chosen:
+            return self._paged(spec, collection.view(), query)
+        groups = collection.index(*(f.index for f, _ in chosen))
+        key = chosen[0][1] if len(chosen) == 1 else tuple(value for _, value in chosen)
+        return self._paged(spec, groups.get(key, EMPTY_VIEW), query)
 
-    def _of_data_source(self, name: str, uuid: str) -> Predicate:
-        """Records of data source ``uuid``: a customer's sources, an invoice's customer's."""
-        if name == "customers":
-            return lambda r: uuid in (r.get("data_source_uuids") or [r.get("data_source_uuid")])
-        if name == "invoices":
-            customers = self.collections["customers"].index("uuid")
-
-            def of_source(r: Record) -> bool:
-                found = customers.get(r.get("customer_uuid"))
-                customer = found.records[0] if found and found.records else None
-                return customer is not None and customer.get("data_source_uuid") == uuid
-
-            return of_source
-        return lambda r: r.get("data_source_uuid") == uuid
-
-    def _paged(self, spec: ListSpec, selection: Selection, query: dict[str, str]) -> Response:
+    def _paged(self, spec: ListSpec, view: SortedView, query: dict[str, str]) -> Response:
         request = PageRequest.from_query(query)
         after = spec.codec.decode(request.cursor) if request.cursor else None
-        page = keyset_page(selection.view, after, request.per_page, selection.keep)
-        return Response(200, _envelope(spec, page, selection, request), spec.content_type)
+        page = keyset_page(view, after, request.per_page)
+        return Response(200, _envelope(spec, page, view, request), spec.content_type)
 
     def plan_group_plans(self, uuid: str, query: dict[str, str]) -> Response:
         """The plans of one group, paged like ``/plans`` (docs/chartmogul-api.md §2.13)."""
@@ -215,8 +224,7 @@ class ListRoutes(Endpoints):
         if not group or not group.records:
             return Response(404, PLAN_GROUP_NOT_FOUND)
         records = self.account.plan_group_plans.get(uuid, [])
-        selection = Selection(_small_view(records, PLAN_GROUP_PLANS.codec))
-        return self._paged(PLAN_GROUP_PLANS, selection, query)
+        return self._paged(PLAN_GROUP_PLANS, _small_view(records, PLAN_GROUP_PLANS.codec), query)
 
     # -- customer children -----------------------------------------------------------------
     def customer_subscriptions(self, uuid: str, query: dict[str, str]) -> Response:
@@ -246,15 +254,18 @@ class ListRoutes(Endpoints):
         return Response(200, body)
 
 
-def _envelope(spec: ListSpec, page: Page, selection: Selection, request: PageRequest) -> Record:
-    """Assemble root/cursor/has_more (+ legacy keys on first pages) in the spec's key order."""
+def _envelope(spec: ListSpec, page: Page, view: SortedView, request: PageRequest) -> Record:
+    """Assemble root/cursor/has_more (+ legacy keys on first pages) in the spec's key order.
+
+    ``total_pages`` counts the records the filters select: exact, and O(1) (an index group).
+    """
     next_cursor = None
-    if page.last is not None and (page.has_more or spec.final_cursor):
-        next_cursor = spec.codec.encode(page.last)
+    if page.last_key is not None and (page.has_more or spec.final_cursor):
+        next_cursor = b64encode(spec.codec.encode_key(page.last_key))
     values: Record = {spec.root: page.records, "cursor": next_cursor, "has_more": page.has_more}
     keys = spec.first_keys if request.first else spec.later_keys
     if request.first and len(keys) > len(values):
-        pages = total_pages(selection.count(), request.per_page)
+        pages = total_pages(len(view.records), request.per_page)
         values |= {"current_page": 1, "total_pages": pages, "per_page": request.per_page}
         values["page"] = 1
         if "meta" in keys:
