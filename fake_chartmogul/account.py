@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 from . import metrics as metrics_model
 from .days import DayChanges, DayRates, Timeline
-from .generate import AS_OF, Record, generate
+from .generate import AS_OF, Record, Shape, generate
 from .mutations import Mutations
 
 if TYPE_CHECKING:
     from collections import deque
     from datetime import date, datetime
 
+    from .generate.book import InvoiceBook
     from .paging import Stamp
 
 FREEZE_GC_FROM = 10_000
@@ -37,9 +38,21 @@ class FakeAccount(Mutations):
     """
 
     def __init__(
-        self, customers: int = 100, seed: int = 42, *, freeze_gc: bool | None = None
+        self,
+        customers: int = 100,
+        seed: int = 42,
+        *,
+        thick: bool = False,
+        data_sources: int | None = None,
+        freeze_gc: bool | None = None,
     ) -> None:
         """Generate the dataset.
+
+        ``thick`` (default off, so tests stay quick): an invoice per billing period of every
+        subscription, with payments, retries and refunds, and a history bulk-imported when
+        each data source was connected (README.md, "Thick accounts"); ``invoices`` is then an
+        :class:`~fake_chartmogul.generate.book.InvoiceBook`, a read-only sequence.
+        ``data_sources``: 1 to 3 (default: two or three, drawn).
 
         ``freeze_gc`` (default: on from 10 000 customers) moves the finished dataset into the
         GC's permanent generation. Otherwise every full collection walks millions of live
@@ -48,10 +61,11 @@ class FakeAccount(Mutations):
         """
         self.seed = seed
         self.size = customers
+        self.shape = Shape(thick=thick, data_sources=data_sources)
         freeze = customers >= FREEZE_GC_FROM if freeze_gc is None else freeze_gc
         if freeze:
             gc.collect()  # cheap before the build; nothing cyclic is left to be frozen
-        data = generate(customers, seed)
+        data = generate(customers, seed, self.shape)
         self.account: Record = data.account
         self.account_settings: Record = data.account_settings
         self.data_sources: list[Record] = data.data_sources
@@ -62,7 +76,7 @@ class FakeAccount(Mutations):
         self.customers: list[Record] = data.customers
         self.customer_subscriptions: dict[str, list[Record]] = data.customer_subscriptions
         self.activities: list[Record] = data.activities
-        self.invoices: list[Record] = data.invoices
+        self.invoices: list[Record] | InvoiceBook = data.invoices
         self.subscription_events: list[Record] = data.subscription_events
         self.contacts: list[Record] = data.contacts
         self.customer_notes: list[Record] = data.customer_notes
@@ -160,8 +174,11 @@ class FakeAccount(Mutations):
         return self.metrics.summary(metric, segment=segment)
 
     def __repr__(self) -> str:
-        """Size and seed: enough to rebuild the same account."""
-        return f"FakeAccount(customers={self.size}, seed={self.seed})"
+        """Size, seed and shape: enough to rebuild the same account."""
+        shape = self.shape
+        thick = ", thick=True" if shape.thick else ""
+        sources = f", data_sources={shape.data_sources}" if shape.data_sources else ""
+        return f"FakeAccount(customers={self.size}, seed={self.seed}{thick}{sources})"
 
 
 __all__ = ["AS_OF", "FakeAccount"]

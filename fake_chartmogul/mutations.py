@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .formats import UTC, iso_offset, uuid4
 from .generate import CURRENCY
+from .generate.book import InvoiceBook
 from .journal import Journal, Record, activity_key
 
 if TYPE_CHECKING:
@@ -81,7 +82,10 @@ class Mutations(Journal):
                 self.activities[:] = kept
                 for name in ("invoices", "contacts", "customer_notes", "tasks", "opportunities"):
                     records = getattr(self, name)
-                    records[:] = [r for r in records if r.get("customer_uuid") != uuid]
+                    if isinstance(records, InvoiceBook):
+                        records.remove_customer(uuid)
+                    else:
+                        records[:] = [r for r in records if r.get("customer_uuid") != uuid]
                 ext_ids = set(customer["external_ids"])
                 ds_ids = set(customer["data_source_uuids"])
                 self.subscription_events[:] = [

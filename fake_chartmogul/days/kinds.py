@@ -14,7 +14,9 @@ from fake_chartmogul.generate import (
     plan_cycle,
     subscription_record,
 )
+from fake_chartmogul.generate.base import Rows
 
+from .billing import DayBilling
 from .rates import KINDS
 
 if TYPE_CHECKING:
@@ -32,9 +34,11 @@ class Day:
     customers: list[Record] = field(default_factory=list)
     activities: list[Record] = field(default_factory=list)
     events: list[Record] = field(default_factory=list)
+    rows: Rows = field(default_factory=lambda: Rows([], [], [], []))
+    """A thick account's new invoices (days/billing.py)."""
 
 
-class DayKinds:
+class DayKinds(DayBilling):
     """new, plan_change, swap, churn, renewal: one customer's change and the records it leaves."""
 
     account: FakeAccount
@@ -63,6 +67,7 @@ class DayKinds:
             mrr += self.account.plan_prices[plan["uuid"]]
         movement = mrr - sub["mrr"]
         self._set_plan(sub, plan, quantity, mrr)
+        self._bill_price(day, sub, plan, prorate=movement > 0)
         kind = "expansion" if movement > 0 else "contraction"
         verb = "upgraded" if movement > 0 else "downgraded"
         move = (day.at, kind, mrr, movement, f"{verb} the {plan['name']} plan")
@@ -83,6 +88,7 @@ class DayKinds:
             return None
         plan = day.drawer.pick(options)
         self._set_plan(sub, plan, sub["quantity"], sub["mrr"])
+        self._bill_price(day, sub, plan, prorate=False)
         amount = int(sub["mrr"] * plan_cycle(plan)[0])
         self._event(day, customer, sub, plan, ("subscription_updated", amount, "filled"))
         return "swap"
@@ -92,6 +98,7 @@ class DayKinds:
         plan = self._plan_by_name[sub["plan"]]
         lost = sub["mrr"]
         sub.update({"status": "inactive", "mrr": 0, "arr": 0, "end-date": iso_offset(day.at)})
+        self._bill_end(day, sub)
         subs = self.account.customer_subscriptions[customer["uuid"]]
         none_left = all(s["status"] != "active" for s in subs)
         # ChartMogul types movements per customer: cancelling one of several is a contraction.
@@ -112,6 +119,7 @@ class DayKinds:
         end = to_ns(sub["end-date"]) // 1_000_000_000
         periods = max(1, -(-(day.at - end) // cycle))
         sub["end-date"] = iso_offset(end + periods * cycle)
+        self._bill_periods(day, sub, end, periods, cycle)
         return "renewal"
 
     def _new_customer(self, day: Day) -> None:
@@ -147,6 +155,7 @@ class DayKinds:
                 end=day.at + cycle,
             )
             subs.append(sub)
+            self._bill_start(day, customer, sub, plan)
             move = (day.at, "new_biz", mrr, mrr, f"purchased the {plan['name']} plan")
             self._activity(day, customer, sub, plan, move)
             amount = int(mrr * months)

@@ -72,6 +72,8 @@ class DayChanges:
     renewal: tuple[str, ...] = ()
     activities: tuple[Record, ...] = field(default=(), repr=False)
     subscription_events: tuple[Record, ...] = field(default=(), repr=False)
+    invoices: int = 0
+    """Invoices the day issued (a thick account's; always 0 in a thin one)."""
 
     def by_kind(self) -> dict[str, list[str]]:
         """Kind -> customer uuids (every kind present, possibly empty)."""
@@ -94,4 +96,5 @@ class DayChanges:
             "changes": self.by_kind(),
             "activities": len(self.activities),
             "subscription_events": len(self.subscription_events),
+            "invoices": self.invoices,
         }

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from fake_chartmogul.formats import mix64, parse_datetime
 from fake_chartmogul.generate import AS_OF, DAY, FIRST_CUSTOMER_ID, Drawer, Record
+from fake_chartmogul.generate.book import InvoiceBook
 from fake_chartmogul.paging import gc_paused
 
 from .kinds import Day, DayKinds
@@ -46,6 +47,8 @@ class Timeline(DayKinds):
         """Days applied so far."""
         self.last_at: int | None = None
         self._lock = threading.Lock()
+        self.book = account.invoices if isinstance(account.invoices, InvoiceBook) else None
+        """A thick account's invoices, which the days add to (None: thin, no invoices)."""
         self._plan_by_name = {p["name"]: p for p in account.plans}
         self._plans_by_ds: dict[str, list[Record]] = {}
         self._same_price: dict[tuple[str, int], list[Record]] = {}
@@ -104,6 +107,7 @@ class Timeline(DayKinds):
                 at=stamp,
                 activities=tuple(day.activities),
                 subscription_events=tuple(day.events),
+                invoices=len(day.rows.bill),
                 **{kind: tuple(uuids) for kind, uuids in day.kinds.items()},
             )
 
@@ -168,6 +172,8 @@ class Timeline(DayKinds):
         account.insert_records("customers", day.customers)
         account.insert_records("activities", day.activities)
         account.insert_records("subscription_events", day.events)
+        if self.book is not None:
+            self.book.add(day.rows)
 
 
 def advance_from_query(account: FakeAccount, raw_query: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from .base import (
     WINDOW_START,
     Dataset,
     Record,
+    Shape,
 )
 from .build import Drawer, generate
 from .records import (
@@ -62,6 +63,7 @@ __all__ = [
     "Dataset",
     "Drawer",
     "Record",
+    "Shape",
     "activity_record",
     "classify_customer_moves",
     "event_record",

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from fake_chartmogul.formats import epoch, timed_uuid, uuid4, uuid_millis
+from fake_chartmogul.formats import Stream, epoch, timed_uuid, uuid4, uuid_millis
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from .billing import Bill
+    from .book import InvoiceBook
 
 WINDOW_START = date(2022, 1, 1)
 WINDOW_END = date(2025, 12, 31)
@@ -33,6 +36,57 @@ FIRST_EVENT_ID = 900_001
 
 Record = dict[str, Any]
 
+IMPORT_SECONDS = 15 * 60
+"""How long a bulk import takes: what existed at a connection is created in this window."""
+HISTORY_START = W0 - 400 * DAY
+"""Nothing the generator draws is older (the window's plans start 200 days before it)."""
+CONNECTED_AT = (0.45, 0.65, 0.8)
+"""When each data source of a thick account was connected, as a share of the window."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What kind of account to draw (the knobs of :class:`~fake_chartmogul.FakeAccount`).
+
+    ``thick``: an invoice per billing period of every subscription, and a history that was
+    bulk-imported when each data source was connected. ``data_sources``: how many (1 to 3);
+    ``None`` draws two or three, as the thin account always did.
+    """
+
+    thick: bool = False
+    data_sources: int | None = None
+
+    def __post_init__(self) -> None:
+        """One, two or three data sources (the vocabulary names three)."""
+        if self.data_sources is not None and not 1 <= self.data_sources <= 3:
+            msg = f"data_sources must be 1, 2 or 3, not {self.data_sources}"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class ImportClock:
+    """Creation times as a real account has them: a dense import block, then as it happens.
+
+    A record that happened before its data source was connected (``connected``: data source
+    uuid -> epoch seconds) was created by the bulk import at the connection: its natural time
+    is packed, in order, into the :data:`IMPORT_SECONDS` after it. Later records are created
+    when they happen. Without connections (a thin account) every time is natural.
+    """
+
+    connected: dict[str, int] = field(default_factory=dict)
+
+    def created(self, data_source: str, natural: int) -> int:
+        """The creation time (epoch seconds) of a record that happened at ``natural``."""
+        return self.created_us(data_source, natural * 1_000_000) // 1_000_000
+
+    def created_us(self, data_source: str, natural_us: int) -> int:
+        """:meth:`created` in microseconds (thick invoices are ordered by these)."""
+        connect = self.connected.get(data_source)
+        if connect is None or natural_us >= connect * 1_000_000:
+            return natural_us
+        since = max(natural_us - HISTORY_START * 1_000_000, 0)
+        return connect * 1_000_000 + since * IMPORT_SECONDS // (connect - HISTORY_START)
+
 
 @dataclass
 class Dataset:
@@ -48,7 +102,8 @@ class Dataset:
     customers: list[Record]
     customer_subscriptions: dict[str, list[Record]]
     activities: list[Record]
-    invoices: list[Record]
+    invoices: list[Record] | InvoiceBook
+    """A list, or a thick account's :class:`~.book.InvoiceBook`."""
     subscription_events: list[Record]
     contacts: list[Record]
     customer_notes: list[Record]
@@ -70,6 +125,10 @@ class Sub:
     active: bool
     initial_mrr: int
     change_at: int | None
+    gap: tuple[int, int] | None = None
+    """(churned, reactivated) when the subscription lapsed and came back."""
+    level: int = 0
+    """MRR after the change, if any (the wire record says 0 once inactive)."""
 
 
 class Draws:
@@ -78,9 +137,15 @@ class Draws:
     One ``random.Random(seed)`` for the whole run: the order of the calls defines the dataset.
     """
 
-    def __init__(self, customers: int, seed: int) -> None:
-        """One RNG for ``customers`` customers from ``seed``."""
+    def __init__(self, customers: int, seed: int, shape: Shape | None = None) -> None:
+        """One RNG for ``customers`` customers from ``seed``, of the account ``shape``."""
         self.n = customers
+        self.seed = seed
+        self.shape = shape if shape is not None else Shape()
+        self.clock = ImportClock()
+        """Set once the data sources are drawn (thick accounts' connections)."""
+        self.first_source = ""
+        """The first data source's uuid (plan groups are created with it)."""
         self.rng = random.Random(seed)  # noqa: S311 - reproducible test data
         self.rand: Callable[[], float] = self.rng.random
         self.bits: Callable[[int], int] = self.rng.getrandbits
@@ -118,6 +183,23 @@ class Ctx:
 
 
 @dataclass
+class Rows:
+    """Invoice rows as the build makes them: parallel columns, one entry per invoice."""
+
+    bill: list[int]
+    period: list[int]
+    created_us: list[int]
+    flags: list[int]
+
+    def add(self, bill: int, period: int, created_us: int, flags: int = 0) -> None:
+        """One more invoice."""
+        self.bill.append(bill)
+        self.period.append(period)
+        self.created_us.append(created_us)
+        self.flags.append(flags)
+
+
+@dataclass
 class Out:
     """The run's records as they are drawn, with the sort keys they are assembled by."""
 
@@ -133,6 +215,11 @@ class Out:
     sub_counter: int = 0
     event_seq: int = 0
     invoice_seq: int = 0
+    bills: list[Bill] = field(default_factory=list)
+    """A thick account's bills, one per subscription, and their invoice rows."""
+    rows: Rows = field(default_factory=lambda: Rows([], [], [], []))
+    stream: Stream = field(default_factory=lambda: Stream(0x1A1E))
+    """When thick invoices were recorded after being issued (the build's own draws)."""
 
     def assemble(self) -> dict[str, Any]:
         """Sort everything into API order and number events by creation (ids ascend)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fake_chartmogul.paging import gc_paused
 
-from .base import LEAD_SORT, W0, Ctx, Dataset, Out, Sub
+from .base import LEAD_SORT, W0, Ctx, Dataset, Out, Record, Shape, Sub
+from .billing import bill_of, bill_rows
+from .book import InvoiceBook
 from .crm import CrmDraws
 from .records import classify_customer_moves
 
@@ -29,8 +33,15 @@ class _Gen(CrmDraws):
             plan_prices=prices,
             plan_groups=groups,
             plan_group_plans=group_plans,
-            **out.assemble(),
+            **self.assemble(out),
         )
+
+    def assemble(self, out: Out) -> dict[str, Any]:
+        """Every list in API order; a thick account's invoices as a book of rows."""
+        lists = out.assemble()
+        if self.shape.thick:
+            lists["invoices"] = InvoiceBook(self.seed, out.bills, out.rows)
+        return lists
 
     def customer(self, i: int, ctx: Ctx, out: Out) -> None:
         """One customer plus everything hanging off it (subscriptions, invoices, CRM)."""
@@ -48,9 +59,25 @@ class _Gen(CrmDraws):
             customer["mrr"] = int(mrr)
             customer["arr"] = int(mrr) * 12
             self.invoices(customer, since, subs, out)
+            if self.shape.thick:
+                self.bills(customer, subs, out)
         out.subs[customer["uuid"]] = [s.record for s in subs]
         anchor = life.lead_created if life.lead_created is not None else since
         self.crm_records(customer, anchor if anchor is not None else W0, life, out)
+
+    def bills(self, customer: Record, subs: list[Sub], out: Out) -> None:
+        """A thick customer's bills and their invoice rows (the thin invoices drawn, dropped).
+
+        The thin invoices are still drawn, so a thick account is the thin one of the same seed
+        with other invoices and creation times: the same customers, subscriptions, activities.
+        """
+        out.invoices.clear()
+        past_due = customer["status"] == "Past Due"
+        for sub in subs:
+            bill = bill_of(customer, sub, self.seed)
+            out.bills.append(bill)
+            index, clock, stream, rows = len(out.bills) - 1, self.clock, out.stream, out.rows
+            bill_rows(bill, index, sub, clock=clock, stream=stream, rows=rows, past_due=past_due)
 
 
 class Drawer(_Gen):
@@ -65,8 +92,8 @@ class Drawer(_Gen):
         super().__init__(0, seed)
 
 
-def generate(customers: int, seed: int) -> Dataset:
-    """Build the full dataset for ``customers`` customers from ``seed``.
+def generate(customers: int, seed: int, shape: Shape | None = None) -> Dataset:
+    """Build the full dataset for ``customers`` customers from ``seed``, of ``shape``.
 
     The cyclic GC is paused meanwhile: the build creates ~15 containers per customer and none
     of them are garbage, so repeated collections would only cost time (~40 % of the build).
@@ -75,4 +102,4 @@ def generate(customers: int, seed: int) -> Dataset:
         msg = "customers must be >= 0"
         raise ValueError(msg)
     with gc_paused():
-        return _Gen(customers, seed).run()
+        return _Gen(customers, seed, shape).run()

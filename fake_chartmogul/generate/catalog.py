@@ -5,7 +5,7 @@ from __future__ import annotations
 from fake_chartmogul import vocab
 from fake_chartmogul.formats import iso_millis, uuid_millis
 
-from .base import CURRENCY, DAY, W0, W1, Draws, Record
+from .base import CONNECTED_AT, CURRENCY, DAY, W0, W1, Draws, ImportClock, Record
 
 
 class CatalogDraws(Draws):
@@ -30,21 +30,35 @@ class CatalogDraws(Draws):
         return account, settings
 
     def data_sources(self) -> list[Record]:
-        """Two or three data sources, Stripe first."""
+        """Two or three data sources (or the shape's count), Stripe first.
+
+        A thick account's sources were connected inside the window (``CONNECTED_AT``), so
+        what happened before each was bulk-imported then (:class:`ImportClock`); a thin
+        account's were connected before anything happened.
+        """
         count = 3 if self.rand() < 0.5 else 2
+        count = self.shape.data_sources or count
         out = []
+        connected: dict[str, int] = {}
         for k in range(count):
             system, name = vocab.DATA_SOURCES[k]
             created = W0 - (400 - 90 * k) * DAY + self.between(0, DAY)
+            if self.shape.thick:
+                created += 400 * DAY - 90 * k * DAY + int(CONNECTED_AT[k] * (W1 - W0))
+            uuid = self.uuid("ds_")
             out.append(
                 {
-                    "uuid": self.uuid("ds_"),
+                    "uuid": uuid,
                     "name": name,
                     "system": system,
                     "created_at": iso_millis(created, self.between(0, 999)),
                     "status": "idle",
                 }
             )
+            connected[uuid] = created
+        if self.shape.thick:
+            self.clock = ImportClock(connected)
+        self.first_source = out[0]["uuid"]
         return out
 
     def plans(
@@ -71,6 +85,7 @@ class CatalogDraws(Draws):
                 suffix += 1
             names.add(name)
             created = W0 - 200 * DAY + self.between(0, (W1 - W0) // 2)
+            created = self.clock.created(ds["uuid"], created)
             uuid = self.timed("pl_", created)
             external_id = (
                 f"price_{self.bits(64):016x}" if ds["system"] == "Stripe" else f"plan_{k + 1:04d}"
@@ -107,7 +122,8 @@ class CatalogDraws(Draws):
             size = self.between(1, min(len(plans), 6))
             chosen = self.rng.sample(plans, size)
             chosen.sort(key=lambda p: (-uuid_millis(p["uuid"]), p["uuid"]))
-            uuid = self.timed("plg_", W0 + (k * 200 + self.between(0, 100)) * DAY)
+            created = W0 + (k * 200 + self.between(0, 100)) * DAY
+            uuid = self.timed("plg_", self.clock.created(self.first_source, created))
             groups.append({"uuid": uuid, "name": name, "plans_count": len(chosen)})
             members[uuid] = chosen
         groups.sort(key=lambda g: (-uuid_millis(g["uuid"]), g["uuid"]))

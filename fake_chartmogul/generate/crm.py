@@ -16,6 +16,8 @@ class CrmDraws(InvoiceDraws):
     def crm_records(self, customer: Record, anchor: int, life: Life, out: Out) -> None:
         """A customer's contacts, note, task and opportunity, each drawn with its odds."""
         rand = self.rand
+        ds = customer["data_source_uuid"]
+        created_at, updated_at = self.created_text, self.updated_text
         r = rand()
         contacts = 0 if r >= 0.45 else 1 if r < 0.4 else 2
         for position in range(1, contacts + 1):
@@ -25,7 +27,7 @@ class CrmDraws(InvoiceDraws):
             handle = f"{ascii_fold(given)}{ascii_fold(family)}".lower()
             out.contacts.append(
                 {
-                    "uuid": self.timed("con_", created),
+                    "uuid": self.timed("con_", self.clock.created(ds, created)),
                     "customer_uuid": customer["uuid"],
                     "customer_external_id": customer["external_id"],
                     "data_source_uuid": customer["data_source_uuid"],
@@ -47,7 +49,7 @@ class CrmDraws(InvoiceDraws):
             author = self.pick(vocab.OWNERS)
             out.notes.append(
                 (
-                    created,
+                    self.clock.created(ds, created),
                     {
                         "uuid": self.uuid("note_"),
                         "customer_uuid": customer["uuid"],
@@ -55,9 +57,9 @@ class CrmDraws(InvoiceDraws):
                         "text": self.pick(vocab.NOTE_TEXTS),
                         "call_duration": self.between(60, 3600) if is_call else 0,
                         "author": f"{author.split('@')[0].title()} ({author})",
-                        "created_at": iso_millis(created, self.between(0, 999)),
-                        "updated_at": iso_millis(
-                            self.later(created + 1, 5 * DAY), self.between(0, 999)
+                        "created_at": created_at(ds, created, self.between(0, 999)),
+                        "updated_at": updated_at(
+                            ds, created, self.later(created + 1, 5 * DAY), self.between(0, 999)
                         ),
                     },
                 )
@@ -67,7 +69,7 @@ class CrmDraws(InvoiceDraws):
             done = rand() < 0.4
             out.tasks.append(
                 (
-                    created,
+                    self.clock.created(ds, created),
                     {
                         "task_uuid": self.uuid(),
                         "customer_uuid": customer["uuid"],
@@ -77,9 +79,9 @@ class CrmDraws(InvoiceDraws):
                         "completed_at": (
                             iso_millis(self.later(created + DAY, 20 * DAY)) if done else None
                         ),
-                        "created_at": iso_millis(created, self.between(0, 999)),
-                        "updated_at": iso_millis(
-                            self.later(created + 1, 20 * DAY), self.between(0, 999)
+                        "created_at": created_at(ds, created, self.between(0, 999)),
+                        "updated_at": updated_at(
+                            ds, created, self.later(created + 1, 20 * DAY), self.between(0, 999)
                         ),
                     },
                 )
@@ -89,7 +91,7 @@ class CrmDraws(InvoiceDraws):
             pipeline, stages = self.pick(vocab.PIPELINE_STAGES)
             out.opportunities.append(
                 (
-                    created,
+                    self.clock.created(ds, created),
                     {
                         "uuid": self.uuid(),
                         "customer_uuid": customer["uuid"],
@@ -103,10 +105,22 @@ class CrmDraws(InvoiceDraws):
                         "forecast_category": self.pick(vocab.FORECAST_CATEGORIES),
                         "win_likelihood": self.between(0, 20) * 5,
                         "custom": {"from_campaign": rand() < 0.5} if rand() < 0.3 else {},
-                        "created_at": iso_millis(created, self.between(0, 999)),
-                        "updated_at": iso_millis(
-                            self.later(created + 1, 20 * DAY), self.between(0, 999)
+                        "created_at": created_at(ds, created, self.between(0, 999)),
+                        "updated_at": updated_at(
+                            ds, created, self.later(created + 1, 20 * DAY), self.between(0, 999)
                         ),
                     },
                 )
             )
+
+    def created_text(self, data_source: str, natural: int, millis: int) -> str:
+        """``created_at`` of a CRM record that happened at ``natural`` (an import packs it)."""
+        return iso_millis(self.clock.created(data_source, natural), millis)
+
+    def updated_text(self, data_source: str, created: int, natural: int, millis: int) -> str:
+        """``updated_at``, never before its ``created_at`` once the import has packed both."""
+        clock = self.clock
+        return iso_millis(
+            max(clock.created(data_source, natural), clock.created(data_source, created) + 1),
+            millis,
+        )

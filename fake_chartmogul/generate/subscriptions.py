@@ -67,6 +67,7 @@ class SubscriptionDraws(CustomerDraws):
         horizon = sub.end if not sub.active else NOW
         moves: list[tuple[int, str, int, int, str]] = []
         initial = mrr
+        sub.level = mrr
         if rand() < 0.25 and horizon - sub.start > 10 * DAY:
             at = sub.start + int((horizon - sub.start) * (0.2 + 0.6 * rand()))
             if rand() < 0.65:
@@ -83,6 +84,7 @@ class SubscriptionDraws(CustomerDraws):
         elif not moves[1:] and rand() < 0.05 and NOW - sub.start > 90 * DAY:
             gone = sub.start + int((NOW - sub.start) * (0.3 + 0.3 * rand()))
             back = gone + self.between(5 * DAY, 30 * DAY)
+            sub.gap = (gone, back)
             moves.append((gone, "churn", 0, -mrr, f"cancelled the {plan} plan"))
             moves.append((back, "reactivation", mrr, mrr, f"reactivated the {plan} plan"))
         for ts, kind, level, movement, text in moves:
@@ -113,6 +115,9 @@ class SubscriptionDraws(CustomerDraws):
             created = min(ts + self.between(0, 7200), NOW - 60)
             updated = created + (self.between(60, 30 * DAY) if rand() < 0.1 else 0)
             updated = min(updated, NOW - 1)
+            ds = customer["data_source_uuid"]
+            created = self.clock.created(ds, created)
+            updated = max(self.clock.created(ds, updated), created)
             event = self.event(
                 customer, rec, sub.plan, (ts, kind, amount, style), (created, updated)
             )
