@@ -27,11 +27,12 @@ subscription, a history bulk-imported when each data source was connected.
    at 50,000 customers. Ratio: the larger over the smaller.
 4. Daily run: 100,000 customers (thick: about 1.66 million invoices, three data sources),
    ``subscriptions_refresh: changed``, every stream, at 300 ms against ChartMogul's limits.
-   No first run: the fake serves the account after 30 simulated days ending a day ago, the
-   benchmark writes the state such a run would have left a day ago (the activities bookmark
-   at the latest activity then, ``subscriptions_refresh`` with that start and the customers
-   listed), the fake applies one more day (about 1% of customers change; renewals and new
-   subscriptions issue invoices) and the run starts from that state. Reported: its requests
+   No first run: the fake brings the account up to date (quiet simulated days, 0.05% of
+   customers changing a day, from the build's "today" to a month ago, then 30 days at the
+   default 1%, ending three days ago), the benchmark writes the state a run a day ago would
+   have left (the activities bookmark at the latest activity then, ``subscriptions_refresh``
+   with that start and the customers listed), the fake applies one more day (renewals and
+   new subscriptions issue invoices) and the run starts from that state. Reported: its requests
    and wall time and its bound. Target: requests <= (changed customers + customers / 7) x 1.2
    + the list pages, and wall <= 1.10 x bound.
 
@@ -58,6 +59,8 @@ from typing import Any
 
 import requests
 
+from fake_chartmogul.generate import AS_OF
+
 ROOT = Path(__file__).resolve().parents[1]
 TAP = str(Path(sys.executable).with_name("tap-chartmogul"))
 KEY = "bench-key"
@@ -80,6 +83,8 @@ SPLITTABLE = (
     "tasks",
 )
 FAN_OUTS = {"customer_subscriptions": "customers", "plan_group_plans": "plan_groups"}
+LOGS: Path | None = None
+"""Where ``--logs`` keeps the tap's log of every run (off by default)."""
 #: Lines of the tap's run summary: "<stream> <records> <requests> <retries> <seconds> ...".
 SUMMARY_ROW = re.compile(r"\| (\w+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+[\d.]+\s+\w+")
 
@@ -251,6 +256,9 @@ def run_tap(
             message = f"tap-chartmogul failed:\n{(folder / 'stderr').read_text()[-3000:]}"
             raise SystemExit(message)
         log = (folder / "stderr").read_text()
+        if LOGS is not None:  # --logs: keep every run's log, numbered in run order
+            LOGS.mkdir(parents=True, exist_ok=True)
+            (LOGS / f"run-{len(list(LOGS.glob('run-*.log'))) + 1:02d}.log").write_text(log)
         requests_by_stream = {
             match.group(1): int(match.group(3).replace(",", ""))
             for match in SUMMARY_ROW.finditer(log)
@@ -357,10 +365,16 @@ def daily_run(customers: int, latency: float) -> list[str]:
     changed_mode = {"subscriptions_refresh": "changed"}
     now = datetime.now(UTC).replace(microsecond=0)
     previous = now - timedelta(days=1)
-    history = ("--days", "30", "--days-end", (now - timedelta(days=3)).isoformat())
     limits = ("--rate-limit", str(API_RATE), "--max-connections", str(API_CONNECTIONS))
     shape = ("--thick", "--data-sources", "3", "--latency", str(latency))
-    with Fake(customers, *shape, *limits, *history) as fake:
+    with Fake(customers, *shape, *limits) as fake:
+        # Quiet days from the build's "today" on, then a month of busy ones: every day has
+        # records, as a real account's, and the lookback finds a month of activities.
+        quiet_until = now - timedelta(days=33)
+        quiet = (quiet_until.date() - AS_OF).days
+        if quiet > 0:
+            fake.post(f"/_fake/advance-day?days={quiet}&at={_iso(quiet_until)}&share=0.0005")
+        fake.post(f"/_fake/advance-day?days=30&at={_iso(now - timedelta(days=3))}")
         day = fake.post("/_fake/advance-day")
         changes = day["days"][-1]["changes"]
         visible = sum(len(v) for k, v in changes.items() if k != "renewal")
@@ -415,11 +429,16 @@ def main() -> None:
         "--data-sources", type=int, nargs="+", help="1, 2 or 3, for the latency runs"
     )
     parser.add_argument("--daily-latency", type=float, help="seconds, for the daily run")
+    parser.add_argument("--daily-size", type=int, help="customers, for the daily run")
+    parser.add_argument("--logs", type=Path, help="keep the tap's log of every run here")
     args = parser.parse_args()
+    global LOGS  # noqa: PLW0603 - one switch for the whole run
+    LOGS = args.logs
     cpu_size, small, large, daily = (
         (400, 200, 1000, 300) if args.smoke else (10_000, 2_000, 50_000, 100_000)
     )
     daily_latency = args.daily_latency or (0.05 if args.smoke else 0.3)
+    daily = args.daily_size or daily
     # The smoke run pairs its latencies with one and three data sources (two runs, as before).
     specs = (
         [(150, 0.01, 3), (150, 0.05, 1)]

@@ -177,12 +177,15 @@ class Timeline(DayKinds):
 
 
 def advance_from_query(account: FakeAccount, raw_query: str) -> dict[str, Any]:
-    """Serve :data:`ADVANCE_DAY_PATH`: ``?days=N`` (default 1) and ``?at=<ISO datetime>``.
+    """Serve :data:`ADVANCE_DAY_PATH`: ``?days=N`` (default 1), ``?at=<ISO datetime>``, ``?share=``.
 
-    ``at`` stamps the last of the days (default: now). Raises ``ValueError`` for bad input.
+    ``at`` stamps the last of the days (default: now); ``share`` (0 to 1) is the share of
+    customers those days change, in the default mix of kinds (default: the timeline's rates),
+    so a harness can bring a quiet account up to date before its busy days. Raises
+    ``ValueError`` for bad input.
     """
     query = dict(parse_qsl(raw_query, keep_blank_values=True))
-    unknown = sorted(set(query) - {"days", "at"})
+    unknown = sorted(set(query) - {"days", "at", "share"})
     if unknown:
         msg = f"unknown parameter {unknown[0]}"
         raise ValueError(msg)
@@ -191,8 +194,9 @@ def advance_from_query(account: FakeAccount, raw_query: str) -> dict[str, Any]:
         msg = f"days must be between 1 and {MAX_DAYS_PER_REQUEST}"
         raise ValueError(msg)
     end = parse_datetime(query["at"]) if query.get("at") else None
+    rates = DayRates.total(float(query["share"])) if query.get("share") else None
     timeline = account.timeline
-    applied = timeline.advance_days(days, end=end)
+    applied = timeline.advance_days(days, end=end, rates=rates)
     return {
         "day": timeline.day,
         "today": timeline.today.isoformat(),

@@ -194,7 +194,7 @@ class FakeChartMogul(Harness):
             raw_query=split.query,
             query=dict(parse_qsl(split.query, keep_blank_values=True)),
             auth=h.headers.get("Authorization"),
-            started=self.clock(),
+            started=self._arrival(h),
         )
         self._drain_body(h)
         try:
@@ -204,6 +204,15 @@ class FakeChartMogul(Harness):
             raise
         finally:
             self._log_request(req)
+
+    def _arrival(self, h: Handler) -> float:
+        """When the request arrived: the kernel's receive time on the default clock.
+
+        A test that swaps :attr:`clock` controls time itself: its clock is taken as is.
+        """
+        now = self.clock()
+        waited = h.waited() if self.clock is time.monotonic else None
+        return now - waited if waited is not None else now
 
     def _respond(self, req: Request) -> None:
         scripted = self._pop_script(req.path, req.raw_query)

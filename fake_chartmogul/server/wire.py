@@ -8,11 +8,13 @@ headers ChartMogul sends (``X-Request-Id``, ``Cache-Control``).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import socket
 import ssl
 import struct
 import sys
+import time
 import traceback
 from base64 import b64decode
 from dataclasses import dataclass, field
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from fake_chartmogul.routes import Api
 
 UNAUTHORIZED = {"code": 401, "message": "No valid API key provided", "param": None}
+_SO_TIMESTAMPNS = 35 if sys.platform == "linux" else None
+"""Linux's socket option for the kernel's receive time of each packet (not in ``socket``)."""
+_TIMESPEC = struct.Struct("qq")
 TEXT = "text/plain"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
@@ -58,6 +63,35 @@ class Request:
     status: int = 0
     fault: str | None = None
     logged: bool = False
+
+
+class ArrivalReader(io.RawIOBase):
+    """A connection's bytes, and when the kernel received the latest of them.
+
+    The rate limit counts requests by arrival. A request waits for the GIL (or a CPU) before
+    the fake's Python sees it, so when the fake is busy (a page of thick invoices is 14 ms
+    of Python) requests the client spaced out are seen together and trip the window; the
+    kernel's receive time is when ChartMogul would have seen them.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        """Read ``sock``, whose kernel timestamps ``Handler.setup`` switched on."""
+        super().__init__()
+        self.sock = sock
+        self.arrived_ns: int | None = None
+
+    def readable(self) -> bool:
+        """A reader."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Receive into ``buffer``, keeping the kernel's receive time of what came."""
+        nbytes, ancillary, _, _ = self.sock.recvmsg_into([buffer], 64)
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+                seconds, nanos = _TIMESPEC.unpack_from(data)
+                self.arrived_ns = seconds * 1_000_000_000 + nanos
+        return nbytes
 
 
 class Wire(RequestLog):
@@ -179,6 +213,16 @@ class HttpServer(ThreadingHTTPServer):
     on_connect: Callable[[socket.socket], None]
     on_disconnect: Callable[[socket.socket], None]
 
+    def server_activate(self) -> None:
+        """Listen with kernel receive times on (accepted connections inherit them).
+
+        So even a connection's first request, queued before its thread starts, has one.
+        """
+        if _SO_TIMESTAMPNS is not None:
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        super().server_activate()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up (timeouts, resets) are normal here; only print real bugs."""
         if isinstance(sys.exc_info()[1], OSError):
@@ -193,8 +237,10 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "fake-chartmogul/1.0"
     server: HttpServer
 
+    arrivals: ArrivalReader | None = None
+
     def setup(self) -> None:
-        """TLS handshake on this connection's own thread, then Nagle off."""
+        """TLS handshake on this connection's own thread, Nagle off, arrival times on."""
         if isinstance(self.request, ssl.SSLSocket):  # HTTPS: handshake on this thread
             self.request.settimeout(10)
             self.request.do_handshake()
@@ -202,7 +248,27 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if _SO_TIMESTAMPNS is not None and not isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            except OSError:
+                pass
+            else:
+                self.arrivals = ArrivalReader(self.connection)
+                self.rfile = io.BufferedReader(self.arrivals)
         self.server.on_connect(self.connection)
+
+    def handle_one_request(self) -> None:
+        """Forget the previous request's arrival before reading the next request."""
+        if self.arrivals is not None:
+            self.arrivals.arrived_ns = None
+        super().handle_one_request()
+
+    def waited(self) -> float | None:
+        """Seconds since the kernel received this request (None: unknown, e.g. TLS)."""
+        if self.arrivals is None or self.arrivals.arrived_ns is None:
+            return None
+        return max(0, time.time_ns() - self.arrivals.arrived_ns) / 1e9
 
     def finish(self) -> None:
         """A client that hung up is not an error."""
