@@ -288,20 +288,34 @@ class Page:
     last_key: Key | None
 
 
-def keyset_page(view: SortedView, after: Key | None, per_page: int) -> Page:
-    """The ``per_page`` records strictly after ``after`` (or from the start).
+def keyset_page(
+    view: SortedView,
+    after: Key | None,
+    per_page: int,
+    keep: Callable[[Record], bool] | None = None,
+) -> Page:
+    """The ``per_page`` records strictly after ``after`` (or from the start) that ``keep`` keeps.
 
     The page's cursor is made from ``last_key``, the view's own key of its last record (a
     list that orders by more than its records show, like thick invoices, resumes exactly).
+    ``keep`` is for what no index holds (disabled records, which a user's edit flips in place).
     """
     try:
         i = bisect.bisect_right(view.keys, after) if after is not None else 0
     except TypeError:  # a cursor from another endpoint decoded into the wrong key types
         raise invalid_cursor() from None
-    out = list(view.records[i : i + per_page + 1])
+    if keep is None:
+        out = list(range(i, min(i + per_page + 1, len(view.records))))
+    else:
+        out = []
+        while i < len(view.records) and len(out) <= per_page:
+            if keep(view.records[i]):
+                out.append(i)
+            i += 1
     has_more = len(out) > per_page
-    page = out[:per_page]
-    return Page(page, has_more, view.keys[i + len(page) - 1] if page else None)
+    chosen = out[:per_page]
+    records = [view.records[j] for j in chosen]
+    return Page(records, has_more, view.keys[chosen[-1]] if chosen else None)
 
 
 def total_pages(count: int, per_page: int) -> int:

@@ -95,7 +95,11 @@ EXTRA_TESTS: dict[tuple[str, str], list[t.Any]] = {
     ("contacts", "customer_uuid"): [related("customers", "uuid", WARN)],
     ("customer_notes", "customer_uuid"): [related("customers", "uuid", WARN)],
     ("customer_notes", "type"): [accepted(["note", "call"], WARN)],
+    ("notes", "customer_uuid"): [related("customers", "uuid", WARN)],
+    ("notes", "type"): [accepted(["note", "call"], WARN)],
+    ("notes", "associated_object"): [accepted(["customer", "contact"], WARN)],
     ("tasks", "customer_uuid"): [related("customers", "uuid", WARN)],
+    ("tasks", "contact_uuid"): [related("contacts", "uuid", WARN)],
     ("opportunities", "customer_uuid"): [related("customers", "uuid", WARN)],
 }
 

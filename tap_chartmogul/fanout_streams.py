@@ -151,7 +151,8 @@ class CustomerSubscriptionsStream(FanOutStream):
     With ``subscriptions_refresh: changed`` only the customers that changed since the
     previous run (or are due in the rotation) are re-read; see ``refresh``. The activities
     and subscription events that say who changed come from those streams' listings when
-    they are read anyway, so nothing is requested twice.
+    they are read anyway, so nothing is requested twice; the invoices (edited or disabled
+    in ChartMogul) only when they are read anyway.
     """
 
     name = "customer_subscriptions"
@@ -159,18 +160,20 @@ class CustomerSubscriptionsStream(FanOutStream):
     primary_keys = ("uuid",)
     parent_key = "customer_uuid"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the streams it is built from, each keyword-only
         self,
         tap: Tap,
         *,
         parent: ChartMogulStream,
         activities: ActivitiesStream,
         events: ChartMogulStream,
+        invoices: ChartMogulStream,
         run: RunContext | None = None,
     ) -> None:
-        """Build the fan-out over ``parent`` (customers), told of changes by the other two."""
+        """Build the fan-out over ``parent`` (customers), told of changes by the other three."""
         self.activities = activities
         self.events = events
+        self.invoices = invoices
         super().__init__(tap, parent=parent, run=run)
         self.customers_listed = 0
 
@@ -190,12 +193,14 @@ class CustomerSubscriptionsStream(FanOutStream):
 
     @override
     def listings_read(self) -> list[Listing]:
-        """Also the events' listing, and the activities' when it covers the change window."""
+        """Also the events', the activities' (covering the window) and the invoices' (selected)."""
         listings = super().listings_read()
         if not self.plan.everyone:
             listings.append(self.events.listing)
             if self._reuses_activities():
                 listings.append(self.activities.listing)
+            if self.invoices.selected:
+                listings.append(self.invoices.listing)
         return listings
 
     @override
@@ -217,6 +222,9 @@ class CustomerSubscriptionsStream(FanOutStream):
         self.logger.info("%s: %s", self.name, detection.expectation(listed, rate))
         yield from self.fan_out_over(detection.selected(self.parent_records()))
         yield from self.fan_out_over(detection.named_by_events(self.events.listing.read()))
+        if self.invoices.selected:
+            invoices = self.invoices.listing.read()
+            yield from self.fan_out_over(detection.named_by_invoices(invoices))
         self.customers_listed = detection.customers_listed
         self.logger.info("%s: %s", self.name, detection.outcome(self.parents_done))
 
@@ -247,7 +255,11 @@ class PlanGroupPlansStream(FanOutStream):
 
 
 class InvoiceItemsStream(ParentRecordsStream):
-    """One record per element of an invoice's nested array, with the invoice's keys."""
+    """One record per element of an invoice's nested array, with the invoice's keys.
+
+    And whether the invoice is disabled: ChartMogul leaves an item of a disabled invoice
+    out of its metrics whatever the item's own ``disabled`` says.
+    """
 
     #: The invoice key holding the nested array.
     nested_key: t.ClassVar[str]
@@ -276,6 +288,7 @@ class InvoiceItemsStream(ParentRecordsStream):
                     **item,
                     "invoice_uuid": invoice.get("uuid"),
                     "customer_uuid": invoice.get("customer_uuid"),
+                    "invoice_disabled": invoice.get("disabled"),
                 }
 
 

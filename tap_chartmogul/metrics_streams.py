@@ -3,7 +3,8 @@
 Every stream emits one series per segment (plus the unsegmented ``all`` series),
 keyed by ``segment``, ``date`` and ``interval``. The window from ``start_date``
 (default: 365 days ago) to today is re-read on every run because ChartMogul restates
-metrics after the fact; see ``metrics_plan`` for windows and segments.
+metrics after the fact; see ``metrics_plan`` for windows and segments. Rows read while
+ChartMogul is still processing a data source are ``provisional`` (see ``processing``).
 """
 
 from __future__ import annotations
@@ -34,13 +35,22 @@ else:
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+
+    from tap_chartmogul.run.context import RunContext
+    from tap_chartmogul.run.listings import Listing
+    from tap_chartmogul.streams import DataSourcesStream
 
 BAD_REQUEST = 400
 
 
 class MetricsStream(ChartMogulStream):
-    """Base of the metric streams: segments x windows, one request each."""
+    """Base of the metric streams: segments x windows, one request each.
+
+    Built with the ``data_sources`` stream, whose listing says whether the figures are
+    provisional (read through the run: no request of its own).
+    """
 
     primary_keys = ("segment", "date", "interval")
     paginated = False
@@ -48,6 +58,18 @@ class MetricsStream(ChartMogulStream):
     allowed_intervals: t.ClassVar[tuple[str, ...]] = INTERVALS
 
     _interval_confirmed = False
+
+    def __init__(
+        self, tap: Tap, *, data_sources: DataSourcesStream, run: RunContext | None = None
+    ) -> None:
+        """Build the stream; the data sources' listing says whether its rows are provisional."""
+        self.data_sources = data_sources
+        super().__init__(tap, run=run)
+
+    @override
+    def listings_read(self) -> list[Listing]:
+        """The data sources' listing: their processing status."""
+        return [self.data_sources.listing]
 
     @cached_property
     def date_range(self) -> tuple[date, date]:
@@ -123,7 +145,7 @@ class MetricsStream(ChartMogulStream):
         self.interval = next_interval  # replaces the cached value
         return True
 
-    def _series(self, segment: Segment) -> Iterator[dict[str, t.Any]]:
+    def _series(self, segment: Segment, *, provisional: bool | None) -> Iterator[dict[str, t.Any]]:
         start, end = self.date_range
         while True:
             plan = windows(start, end, self.interval)
@@ -143,7 +165,12 @@ class MetricsStream(ChartMogulStream):
                 if when <= last_date:
                     continue  # the overlap day of a later window (or a repeat)
                 last_date = when
-                yield {**entry, "segment": segment.name, "interval": self.interval}
+                yield {
+                    **entry,
+                    "segment": segment.name,
+                    "interval": self.interval,
+                    "provisional": provisional,
+                }
 
     @override
     def fetch_records(self) -> Iterator[dict[str, t.Any]]:
@@ -154,8 +181,10 @@ class MetricsStream(ChartMogulStream):
                 "%s: start_date %s is in the future; nothing to read", self.name, start
             )
             return
+        # A connection test (--test) reads a record, and no listing ahead: nothing to tell.
+        provisional = None if self.run.dry_run else self.data_sources.processing.provisional()
         for segment in self.segments:
-            yield from self._series(segment)
+            yield from self._series(segment, provisional=provisional)
 
 
 class AllMetricsStream(MetricsStream):

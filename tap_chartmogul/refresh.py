@@ -10,7 +10,10 @@ run, plus a rotating share so that nothing stays stale for long:
    or a reactivation always produces one;
 2. customers named by a subscription event created or updated in the window;
 3. customers whose listing row shows a change: ``customer-since`` in the window;
-4. rotation: every customer has a fixed phase in a ``subscriptions_max_age_days`` cycle
+4. customers with an invoice that a user edited or disabled in ChartMogul in the window
+   (its ``changed_at``, see ``edits``; an edited service period moves a subscription's
+   ``end-date`` with no activity at all), when the invoices are read anyway;
+5. rotation: every customer has a fixed phase in a ``subscriptions_max_age_days`` cycle
    (a hash of its uuid) and is re-read by the first run after each of its due times, so
    each customer is re-read at least once per cycle, spread evenly over the runs,
    whatever their frequency (a gap longer than the cycle re-reads everyone).
@@ -30,6 +33,8 @@ import typing as t
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from tap_chartmogul import edits
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -131,9 +136,10 @@ class ChangeDetection:
     """Which customers of one ``changed`` run to re-read, and why (for the log).
 
     Fed, in this order, by the activities of the change window (``activities``), the
-    customers listing (``selected``: the customers to re-read now, as they come), and the
+    customers listing (``selected``: the customers to re-read now, as they come), the
     subscription events (``named_by_events``: the customers they name that were not
-    re-read already). ``uuid_of`` checks a customer record's uuid.
+    re-read already), and the invoices if they are read (``named_by_invoices``: the same,
+    for invoices changed in ChartMogul). ``uuid_of`` checks a customer record's uuid.
     """
 
     plan: RefreshPlan
@@ -143,6 +149,8 @@ class ChangeDetection:
     customers_listed: int = 0
     #: External id -> (customer uuid, its data sources) of customers not re-read yet.
     unselected: dict[str, list[tuple[str, set[str]]]] = field(default_factory=dict)
+    #: Uuids of the customers not re-read yet (invoices name customers by uuid).
+    waiting: set[str] = field(default_factory=set)
 
     def activities(self, records: Iterable[Record]) -> int:
         """Note the customers with an activity dated in the change window; how many."""
@@ -172,6 +180,7 @@ class ChangeDetection:
                 self.reasons[reason] += 1
                 yield uuid
                 continue
+            self.waiting.add(uuid)
             sources = {
                 str(source)
                 for source in [
@@ -198,6 +207,18 @@ class ChangeDetection:
                 if not source or source in sources:
                     named[uuid] = None
         self.reasons["named by subscription events"] += len(named)
+        self.waiting -= named.keys()
+        return list(named)
+
+    def named_by_invoices(self, invoices: Iterable[Record]) -> list[str]:
+        """Customers not re-read yet with an invoice edited or disabled in the window."""
+        named: dict[str, None] = {}
+        for invoice in invoices:
+            uuid = invoice.get("customer_uuid")
+            if uuid in self.waiting and self.plan.in_window(edits.changed_at(invoice)):
+                named[str(uuid)] = None
+        self.reasons["with invoices changed in ChartMogul"] += len(named)
+        self.waiting -= named.keys()
         return list(named)
 
     def expectation(self, listed_before: int, rate: float) -> str:
@@ -209,7 +230,8 @@ class ChangeDetection:
             f"subscriptions_refresh=changed since "
             f"{plan.previous.isoformat() if plan.previous else 'never'}: "
             f"{len(self.changed):,} customers with activities in the window, plus new "
-            "customers, those named by subscription events, and the rotation "
+            "customers, those named by subscription events or with invoices changed in "
+            "ChartMogul, and the rotation "
             f"({100 * plan.rotation_share():.0f}% of customers, about {rotated:,} of the "
             f"{listed_before:,} listed last run); about {expected:,} requests, "
             f"{expected / rate / 60:.0f} min at {rate:g} requests/s"

@@ -233,7 +233,8 @@ SETTINGS = th.PropertiesList(
         title="Subscriptions refresh",
         description=(
             "all: request every customer's subscriptions on every run. changed: only "
-            "customers with activities or subscription events since the previous run, new "
+            "customers with activities or subscription events since the previous run (or "
+            "invoices edited or disabled in ChartMogul, when invoices are synced), new "
             "customers, and a rotating share so each is re-read at least every "
             "subscriptions_max_age_days (no ACTIVATE_VERSION for customer_subscriptions then)."
         ),

@@ -41,7 +41,7 @@ import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tap_chartmogul.errors import ChartMogulAPIError, RunCancelledError
+from tap_chartmogul.errors import ChartMogulAPIError, RunCancelledError, TapChartMogulError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -68,8 +68,8 @@ MIN_SPLIT_NS = 2
 MIN_SPLIT_SECONDS = 2
 
 
-def decode_cursor(cursor: object) -> int | None:
-    """The creation time (ns) a cursor names, or None if it does not look as recorded."""
+def decode_cursor(cursor: object) -> tuple[int, str] | None:
+    """The creation time (ns) and id a cursor names, or None if it does not look as recorded."""
     if not isinstance(cursor, str):
         return None
     try:
@@ -83,14 +83,19 @@ def decode_cursor(cursor: object) -> int | None:
         stamp = datetime.fromisoformat(match.group(1) + "+00:00")
     except ValueError:
         return None
-    return _ns(stamp) + int(match.group(2))
+    return _ns(stamp) + int(match.group(2)), match.group(3)
 
 
-def seed_cursor(ns: int) -> str:
-    """A cursor that starts a chain at the records created before ``ns`` (recorded form)."""
+def seed_cursor(ns: int, ident: str) -> str:
+    """A cursor in the recorded form that starts a chain below creation time ``ns``.
+
+    ``ident`` is a real record's id (of the listing's kind, so the cursor is well formed);
+    which record ties at exactly ``ns`` does not matter: chains meet on the server's own
+    records, not on this key.
+    """
     seconds, rest = divmod(ns, 10**9)
     stamp = (EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
-    return base64.b64encode(f"{stamp}.{rest:09d}Z&".encode()).decode()
+    return base64.b64encode(f"{stamp}.{rest:09d}Z&{ident}".encode()).decode()
 
 
 def _ns(value: datetime) -> int:
@@ -128,6 +133,8 @@ class Budget:
 
 _PENDING = object()
 _EMPTY = object()
+#: A chain that has no successor to stop before: it reads to the end.
+_END = object()
 
 
 @dataclass(eq=False)
@@ -200,6 +207,8 @@ class KeysetGroup:
         self.abandoned = False
         self.reason: str | None = None
         self.total_pages: int | None = None
+        #: A real id of the listing, for the seeds (the first cursor's).
+        self.seed_id: str | None = None
         self._lock = threading.Lock()
 
     # --- one page at a time --------------------------------------------------------------
@@ -223,16 +232,23 @@ class KeysetGroup:
             self.long = True
         if not self.seeds:
             return
-        position = decode_cursor(payload.get("cursor"))
-        if position is None:
+        decoded = decode_cursor(payload.get("cursor"))
+        if decoded is None:
             self._stop_splitting("its cursors do not decode as recorded")
             return
+        position, ident = decoded
+        self.seed_id = self.seed_id or ident
         if chain.position_ns is not None and position >= chain.position_ns:
-            chain.problem = "a page's cursor did not descend"
+            self._trouble(chain, "a page's cursor did not descend")
         if chain.seed_ns is not None and position >= chain.seed_ns:
-            chain.problem = "a page's cursor lies above the chain's seed"
+            self._trouble(chain, "a page's cursor lies above the chain's seed")
         chain.position_ns = position
         self._maybe_split(chain)
+
+    def _trouble(self, chain: _Chain, problem: str) -> None:
+        """A chain cannot be trusted: no more splits (the head will go on alone)."""
+        chain.problem = chain.problem or problem
+        self._stop_splitting(problem)
 
     def _maybe_split(self, chain: _Chain) -> None:
         if self.splitting and self.long and self.lower_ns is None:
@@ -273,11 +289,19 @@ class KeysetGroup:
             "on_page": lambda payload: self._on_page(chain, payload),
         }
         if chain.seed_ns is not None:
-            context["cursor"] = seed_cursor(chain.seed_ns)
+            context["cursor"] = seed_cursor(chain.seed_ns, self.seed_id or "")
         return context
 
+    def _began_with(self, ident: object) -> bool:
+        """Whether another chain already began with record ``ident`` (a seed was ignored)."""
+        with self._lock:
+            return any(c.first == ident for c in self.chains if c.first not in (_PENDING, _EMPTY))
+
     def _stop(self, chain: _Chain) -> object:
-        """The id this chain stops before: its nearest non-empty successor's first record."""
+        """The id this chain stops before: its nearest non-empty successor's first record.
+
+        ``_END`` when there is none (a record without an id never matches it).
+        """
         successor = chain.successor
         while successor is not None:
             while not successor.announced.wait(timeout=0.5):
@@ -286,27 +310,39 @@ class KeysetGroup:
             if successor.first is not _EMPTY:
                 return successor.first
             successor = successor.successor
-        return None
+        return _END
 
     def _walk(self, chain: _Chain) -> Iterator[Record]:
-        """A seeded chain's records, up to its successor's first (on its buffer's thread)."""
+        """A seeded chain's records, up to its successor's first (on its buffer's thread).
+
+        Whatever ends it early (a refused cursor, a server that gave up) makes it a chain
+        not to trust, never a failed run: the head goes on alone, and meets any real
+        trouble itself.
+        """
         try:
             for record in self.stream.request_records(self._context(chain)):
                 ident = record.get(self.id_field)
+                if chain.first is _PENDING and (ident is None or self._began_with(ident)):
+                    ignored = "a seeded cursor was ignored"
+                    self._trouble(chain, "a record without an id" if ident is None else ignored)
+                    return
                 chain.announce(ident)
                 if ident == self._stop(chain):
                     chain.met = True
                     return
                 chain.count += 1
                 yield record
+            chain.reached_end = True
+        except RunCancelledError:
+            raise
         except ChartMogulAPIError as error:
-            if not (error.status and 400 <= error.status < 500):  # noqa: PLR2004 - any 4xx
-                raise
-            chain.problem = f"ChartMogul refused a seeded cursor (HTTP {error.status})"
-            chain.announce(_EMPTY)
-            return
-        chain.reached_end = True
-        chain.announce(_EMPTY)
+            status = error.status or 0
+            refused = "refused" if 400 <= status < 500 else "failed on"  # noqa: PLR2004 - any 4xx
+            self._trouble(chain, f"ChartMogul {refused} a seeded cursor (HTTP {status})")
+        except TapChartMogulError as error:
+            self._trouble(chain, f"a seeded chain failed ({error})")
+        finally:
+            chain.announce(_EMPTY)  # a no-op once announced; else its predecessor reads on
 
     def records(self) -> Iterator[Record]:
         """Every record of the group, in chain order (on the caller's thread)."""

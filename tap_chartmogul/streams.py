@@ -13,7 +13,9 @@ import typing as t
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
+from tap_chartmogul import edits
 from tap_chartmogul.client import PAGE_SIZE, ChartMogulStream
+from tap_chartmogul.processing import ProcessingCheck
 from tap_chartmogul.split import (
     EARLIEST_CREATION,
     LONG_PAGES,
@@ -36,6 +38,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_chartmogul.run.context import RunContext
+    from tap_chartmogul.run.listings import Listing
 
 
 class LongListStream(ChartMogulStream):
@@ -58,11 +61,30 @@ class LongListStream(ChartMogulStream):
         self.data_sources = data_sources
         super().__init__(tap, run=run)
 
+    #: Whether the run reads the data sources' listing for this stream (decided at its begin).
+    _sources_listed = False
+
     @cached_property
     def sources(self) -> list[dict[str, t.Any]]:
-        """The account's data sources: one request, made only when a long list needs them."""
-        found = self.data_sources.request_records(None)
+        """The account's data sources, asked only when a long list needs them.
+
+        From the data sources' listing when the run reads it anyway, else one request. A
+        page of this listing was answered, so the run has begun (``begin`` decides that only
+        after the page that asks, should it be the run's first).
+        """
+        self.run.begin()
+        found = (
+            self.data_sources.listing.read()
+            if self._sources_listed
+            else self.data_sources.request_records(None)
+        )
         return [s for s in found if isinstance(s.get("uuid"), str)]
+
+    @override
+    def listings_read(self) -> list[Listing]:
+        """The data sources' listing when its stream is selected: no second request then."""
+        self._sources_listed = self.data_sources.selected
+        return [self.data_sources.listing] if self._sources_listed else []
 
     def earliest_creation(self) -> datetime:
         """Nothing of the account was created before its first data source, nor ChartMogul."""
@@ -96,9 +118,15 @@ class LongListStream(ChartMogulStream):
                 yield record
 
     def _whole_will_do(self, first_page: dict[str, t.Any]) -> bool:
-        """Whether one group for the whole list will do (else: a part per data source)."""
+        """Whether one group for the whole list will do (else: a part per data source).
+
+        Only a sound first page (``has_more: true``) is set aside: any other goes on to the
+        paginator, which refuses what it cannot follow.
+        """
         pages = legacy_total_pages(first_page)
         if not self.by_data_source or pages is None or pages < LONG_PAGES:
+            return True
+        if first_page.get("has_more") is not True:
             return True
         return len(self.sources) < 2  # noqa: PLR2004 - a single source has no parts
 
@@ -154,7 +182,10 @@ class AccountStream(ChartMogulStream):
 
 
 class DataSourcesStream(ChartMogulStream):
-    """Billing-system connections and import sources, with their processing status."""
+    """Billing-system connections and import sources, with their processing status.
+
+    Its listing also tells the run whether ChartMogul is still processing (``processing``).
+    """
 
     name = "data_sources"
     path = "/data_sources"
@@ -172,6 +203,11 @@ class DataSourcesStream(ChartMogulStream):
             "with_auto_churn_subscription_setting": "true",
             "with_invoice_handling_setting": "true",
         }
+
+    @cached_property
+    def processing(self) -> ProcessingCheck:
+        """The run's one check of whether ChartMogul is still processing (this listing's)."""
+        return ProcessingCheck(self.listing, self.logger, self.run.progress)
 
     @override
     def post_process(
@@ -219,7 +255,11 @@ class PlanGroupsStream(LongListStream):
 
 
 class InvoicesStream(LongListStream):
-    """Invoices with their line items and transactions nested in each record."""
+    """Invoices with their line items and transactions nested in each record.
+
+    Disabled ones included, with what was edited in ChartMogul (``edits``), and
+    ``changed_at``: when ChartMogul last recorded an edit or a disabling of the invoice.
+    """
 
     name = "invoices"
     path = "/invoices"
@@ -231,12 +271,22 @@ class InvoicesStream(LongListStream):
     def get_url_params(
         self, context: Context | None, next_page_token: str | None
     ) -> dict[str, t.Any]:
-        """Include invoices ChartMogul flagged invalid (their ``errors`` say why)."""
-        return {"validation_type": "all"}
+        """Include invalid invoices (``errors`` says why) and disabled ones, with edits."""
+        return {"validation_type": "all", **edits.PARAMS}
+
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        """Add ``changed_at``, the latest edit or disabling of the invoice or its items."""
+        return super().post_process({**row, "changed_at": edits.changed_at(row)}, context)
 
 
 class SubscriptionEventsStream(LongListStream):
-    """Subscription lifecycle events; ``""`` sent for missing values becomes null."""
+    """Subscription lifecycle events, disabled ones and edits included.
+
+    ``""`` sent for missing values becomes null.
+    """
 
     name = "subscription_events"
     path = "/subscription_events"
@@ -245,6 +295,13 @@ class SubscriptionEventsStream(LongListStream):
     id_field = "id"
     by_data_source = True
     blank_strings_to_null = True
+
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
+        """Include disabled events, with what was edited in ChartMogul (``edits``)."""
+        return dict(edits.PARAMS)
 
 
 class ContactsStream(LongListStream):
@@ -255,21 +312,23 @@ class ContactsStream(LongListStream):
     primary_keys = ("uuid",)
 
 
-class CustomerNotesStream(LongListStream):
-    """Notes and call logs on customers, for the whole account."""
-
-    name = "customer_notes"
-    path = "/customer_notes"
-    primary_keys = ("uuid",)
-
-
 class TasksStream(LongListStream):
-    """CRM tasks."""
+    """CRM tasks, on customers or (since 2026) on contacts."""
 
     name = "tasks"
     path = "/tasks"
     primary_keys = ("task_uuid",)
     id_field = "task_uuid"
+
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        """Add ``contact_uuid``: as sent, else the associated object when it is a contact."""
+        contact = row.get("contact_uuid")
+        if contact is None and row.get("associated_object") == "contact":
+            contact = row.get("associated_object_uuid")
+        return super().post_process({**row, "contact_uuid": contact}, context)
 
 
 class OpportunitiesStream(LongListStream):

@@ -16,7 +16,7 @@ import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_chartmogul import environment, fanout_streams, logs, streams
+from tap_chartmogul import environment, fanout_streams, logs, notes_streams, streams
 from tap_chartmogul.client import SCHEMAS
 from tap_chartmogul.errors import InputFileError, SettingsError, TapChartMogulError
 from tap_chartmogul.input_files import checked_catalog, checked_config_files, checked_state
@@ -58,15 +58,16 @@ STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
     streams.CustomersStream,
     streams.SubscriptionEventsStream,
     streams.ActivitiesStream,
+    streams.InvoicesStream,
     fanout_streams.CustomerSubscriptionsStream,
     streams.PlansStream,
     streams.PlanGroupsStream,
     fanout_streams.PlanGroupPlansStream,
-    streams.InvoicesStream,
     fanout_streams.InvoiceLineItemsStream,
     fanout_streams.InvoiceTransactionsStream,
     streams.ContactsStream,
-    streams.CustomerNotesStream,
+    notes_streams.NotesStream,
+    notes_streams.CustomerNotesStream,
     streams.TasksStream,
     streams.OpportunitiesStream,
     *METRIC_STREAM_TYPES,
@@ -82,7 +83,7 @@ DEPENDENCIES: dict[str, dict[str, str]] = {
             "invoices",
             "subscription_events",
             "contacts",
-            "customer_notes",
+            "notes",
             "tasks",
             "opportunities",
         )
@@ -91,10 +92,16 @@ DEPENDENCIES: dict[str, dict[str, str]] = {
         "parent": "customers",
         "activities": "activities",
         "events": "subscription_events",
+        "invoices": "invoices",
     },
     "plan_group_plans": {"parent": "plan_groups"},
     "invoice_line_items": {"parent": "invoices"},
     "invoice_transactions": {"parent": "invoices"},
+    "customer_notes": {"parent": "notes"},
+    **{
+        str(vars(metric)["name"]): {"data_sources": "data_sources"}
+        for metric in METRIC_STREAM_TYPES
+    },
 }
 
 

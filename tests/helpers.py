@@ -10,6 +10,7 @@ import logging
 import typing as t
 from datetime import UTC, datetime
 
+from fake_chartmogul.notes import notes_of
 from tap_chartmogul.tap import STREAM_TYPES, TapChartMogul
 
 if t.TYPE_CHECKING:
@@ -122,6 +123,7 @@ def expected_keys(account: FakeAccount, start: str | None = None) -> dict[str, s
             if start is None or datetime.fromisoformat(a["date"]) >= _utc(start)
         },
         "contacts": {c["uuid"] for c in account.contacts},
+        "notes": {n["uuid"] for n in notes_of(account)},
         "customer_notes": {n["uuid"] for n in account.customer_notes},
         "tasks": {t["task_uuid"] for t in account.tasks},
         "opportunities": {o["uuid"] for o in account.opportunities},
@@ -140,3 +142,18 @@ def key_of(stream: str, row: dict):
 def _utc(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def made_up_cursors(requests: t.Iterable[t.Any], path: str, account: FakeAccount) -> list[str]:
+    """The cursors a tap sent to ``path`` that the fake never gave out (made from a time).
+
+    A cursor the fake gives out names one of its records (``fake_chartmogul.routes.LISTS``'
+    codecs); a tap splitting a long listing starts chains at cursors of its own making.
+    """
+    from fake_chartmogul.routes import LISTS  # noqa: PLC0415 - the fake's internals, for tests
+
+    name = path.removeprefix("/v1/")
+    codec = LISTS[name].codec
+    given = {codec.encode(record) for record in getattr(account, name)}
+    sent = [request.query.get("cursor") for request in requests if request.path == path]
+    return [cursor for cursor in sent if cursor and cursor not in given]

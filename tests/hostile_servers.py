@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.server
 import ipaddress
+import json
 import shutil
 import socket
 import subprocess
 import threading
+import typing as t
+import urllib.error
+import urllib.parse
+import urllib.request
 import zlib
 from typing import TYPE_CHECKING
 
@@ -279,3 +285,110 @@ def _with_cryptography(cert_path: Path, key_path: Path) -> None:
             serialization.NoEncryption(),
         )
     )
+
+
+class CursorProxy:
+    """An HTTP proxy in front of the fake that mistreats the cursors a tap makes up.
+
+    The tap may start a chain at a cursor it made from a creation time (``split``): one this
+    server never gave out. ChartMogul could ignore such a cursor, refuse it, or use cursors
+    of another form altogether; ``mode`` plays one of those:
+
+    - ``ignore``: a made-up cursor is dropped, so the page is the listing's first;
+    - ``refuse``: a made-up cursor is answered 400, as ChartMogul answers a bad parameter;
+    - ``fail``: a made-up cursor is answered 500, every time (retries cannot help);
+    - ``opaque``: every cursor in an answer is replaced by an opaque token (and mapped back
+      on the way in), as if ChartMogul's cursors no longer carried a creation time;
+    - ``miscount``: first pages report one more ``total_pages`` than they have.
+    """
+
+    def __init__(self, upstream: str, mode: str) -> None:
+        """Forward to ``upstream`` (the fake's base URL); nothing is served until ``start``."""
+        self.upstream = upstream
+        self.mode = mode
+        self.made_up_sent = 0
+        self._given: set[str] = set()
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                proxy.forward(self)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> CursorProxy:  # noqa: PYI034 - typing.Self needs 3.11
+        """Serve on a background thread."""
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def made_up(self, cursor: str) -> bool:
+        """Whether ``cursor`` is not one this server gave out."""
+        with self._lock:
+            return cursor not in self._given and cursor not in self._tokens
+
+    def forward(self, handler: t.Any) -> None:
+        """Pass one GET on (mistreated as ``mode`` says) and its answer back."""
+        parts = urllib.parse.urlsplit(handler.path)
+        query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        cursor = dict(query).get("cursor")
+        if cursor and self.made_up(cursor):
+            with self._lock:
+                self.made_up_sent += 1
+            if self.mode in {"refuse", "fail"}:
+                status = 400 if self.mode == "refuse" else 500
+                self._answer(handler, status, {"code": status, "message": "No", "param": "cursor"})
+                return
+            if self.mode == "ignore":
+                query = [(k, v) for k, v in query if k != "cursor"]
+        elif self.mode == "opaque" and cursor:
+            query = [(k, self._tokens.get(v, v) if k == "cursor" else v) for k, v in query]
+        status, body = self._upstream(parts.path, query, handler.headers["Authorization"])
+        if isinstance(body, dict):
+            self._rewrite(body, first="cursor" not in dict(query))
+        self._answer(handler, status, body)
+
+    def _upstream(self, path: str, query: list[tuple[str, str]], auth: str) -> tuple[int, t.Any]:
+        url = f"{self.upstream}{path}?{urllib.parse.urlencode(query)}"
+        request = urllib.request.Request(url, headers={"Authorization": auth})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def _rewrite(self, body: dict[str, t.Any], *, first: bool) -> None:
+        """Remember (or disguise) the answer's cursor; miscount a first page."""
+        if isinstance(body.get("cursor"), str):
+            with self._lock:
+                self._given.add(body["cursor"])
+                if self.mode == "opaque":
+                    token = f"opaque-{len(self._tokens)}"
+                    self._tokens[token] = body["cursor"]
+                    body["cursor"] = token
+        if self.mode == "miscount" and first:
+            if isinstance(body.get("total_pages"), int):
+                body["total_pages"] += 1
+            meta = body.get("meta")
+            if isinstance(meta, dict) and isinstance(meta.get("total_pages"), int):
+                meta["total_pages"] += 1
+
+    @staticmethod
+    def _answer(handler: t.Any, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)

@@ -96,6 +96,7 @@ def test_discover_needs_no_config():
         "subscription_events": ["id"],
         "activities": ["uuid"],
         "contacts": ["uuid"],
+        "notes": ["uuid"],
         "customer_notes": ["uuid"],
         "tasks": ["task_uuid"],
         "opportunities": ["uuid"],
@@ -123,5 +124,5 @@ def test_test_mode_syncs_one_record_per_stream_without_error_lines(tmp_path):
     streams = [
         json.loads(line)["stream"] for line in result.stdout.splitlines() if '"RECORD"' in line
     ]
-    assert len(streams) == len(set(streams)) == 25
+    assert len(streams) == len(set(streams)) == 26
     assert error_lines(result.stderr) == []

@@ -26,6 +26,7 @@ from playwright.sync_api import sync_playwright
 
 from fake_chartmogul import DayRates, FakeAccount, FakeChartMogul
 from fake_chartmogul.formats import to_ns
+from tests.checkout import make_checkout
 from tests.helpers import API_KEY, fake_config
 from tests.postgres import clean_env as pg_env
 from tests.test_e2e import TAP, TARGET, clean_env
@@ -417,7 +418,7 @@ def test_every_model_snapshot_and_column_is_described(warehouse):
         for node in manifest["nodes"].values()
         if node["resource_type"] in ("model", "snapshot") and node["package_name"] == "chartmogul"
     ]
-    assert len(nodes) == 25 + 3 + 6 + 2  # staging, intermediate, marts, snapshots
+    assert len(nodes) == 26 + 3 + 6 + 2  # staging, intermediate, marts, snapshots
     with duckdb.connect(str(warehouse.database), read_only=True) as con:
         for node in nodes:
             assert node["description"].strip(), node["name"]
@@ -622,3 +623,58 @@ def test_dbt_build_on_postgres_after_target_postgres(request, tmp_path):
             snapshot=snapshot,
         )
         assert counts[0] == counts[1] != "0", snapshot
+
+
+def test_meltano_runs_tap_target_postgres_and_dbt_postgres_build(request, tmp_path):
+    """The README's Meltano pipeline, as a user runs it in a checkout: load, then build."""
+    meltano = ROOT / ".tools" / "meltano" / "bin" / "meltano"
+    need(meltano, "meltano")
+    server = request.getfixturevalue("postgres")
+    database = server.create_database("meltano_dbt")
+    checkout = make_checkout(tmp_path / "checkout")
+    account = FakeAccount(customers=120, seed=63)
+    env = {
+        **{k: v for k, v in clean_env().items() if not k.startswith(("PG", "DBT_", "TARGET_"))},
+        "PATH": os.pathsep.join([str(meltano.parent), os.environ["PATH"]]),
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TAP_CHARTMOGUL_API_KEY": API_KEY,
+        "TAP_CHARTMOGUL_REQUESTS_PER_SECOND": "5000",
+        "TAP_CHARTMOGUL_METRICS_INTERVAL": "month",
+        "TARGET_POSTGRES_HOST": "127.0.0.1",
+        "TARGET_POSTGRES_PORT": str(server.port),
+        "TARGET_POSTGRES_USER": "postgres",
+        "TARGET_POSTGRES_PASSWORD": "",
+        "TARGET_POSTGRES_DATABASE": database,
+    }
+
+    def meltano_run(line: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["bash", "-c", line],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    installed = meltano_run("meltano install")
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    with FakeChartMogul(account, api_key=API_KEY) as fake:
+        env["TAP_CHARTMOGUL_API_URL"] = fake.base_url
+        result = meltano_run("meltano run tap-chartmogul target-postgres dbt-postgres:build")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert API_KEY not in output
+    tables = server.query(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'tap_chartmogul'",
+        database,
+    )
+    assert int(tables[0][0]) == 25
+    (compared,) = server.query(
+        "SELECT count(*), count(*) FILTER (WHERE mrr = mrr_from_activities) "
+        "FROM analytics.mrr_reconciliation",
+        database,
+    )
+    assert compared[0] == compared[1] != "0"
+    assert (checkout / ".meltano" / "utilities" / "dbt-postgres" / "target").is_dir()

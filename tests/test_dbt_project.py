@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tap_chartmogul.tap import STREAM_TYPES
@@ -51,42 +48,3 @@ def test_every_stream_has_a_staging_model_with_every_column_typed_and_described(
         assert all(column["description"].strip() for column in model["columns"]), stream.name
         keyed = [c["name"] for c in model["columns"] if "not_null" in c.get("data_tests", [])]
         assert set(stream.primary_keys) <= set(keyed), stream.name
-
-
-@pytest.mark.slow
-def test_bootstrap_installs_a_venv_only_when_pip_succeeded(tmp_path):
-    """install_venv (the dbt venv's step): a failed install leaves nothing; a rerun redoes it."""
-    script = (ROOT / "scripts" / "bootstrap.sh").read_text()
-    function = re.search(r"^install_venv\(\) \{\n.*?^\}\n", script, re.DOTALL | re.MULTILINE)
-    assert function is not None
-    prelude = "\n".join(
-        [
-            "set -euo pipefail",
-            f"PYTHON={sys.executable}",
-            "PIP_FLAGS=(--quiet --disable-pip-version-check)",
-            "",
-        ]
-    )
-
-    def install(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["bash", "-c", prelude + function.group(0) + 'install_venv "$@"', "bash", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
-    venv = tmp_path / "venv"
-    failed = install(str(venv), "one", "./no-such-package")
-    assert failed.returncode == 1
-    assert "failed; the next run starts it again" in failed.stderr
-    assert not venv.exists()  # no stamp, no half-installed venv: the next run starts over
-    # A venv whose stamp matches is left alone (a run after a good install does nothing).
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").symlink_to(sys.executable)
-    (venv / ".stamp").write_text("two\n")
-    again = install(str(venv), "two", "./no-such-package")
-    assert again.returncode == 0, again.stderr
-    assert "installing" not in again.stderr

@@ -17,6 +17,7 @@ from tests.helpers import (
     expected_keys,
     fake_config,
     key_of,
+    made_up_cursors,
     records,
     run_sync,
 )
@@ -66,8 +67,14 @@ def test_request_count_is_what_the_design_promises(runs, account):
             path = "/v1/plan_groups/{uuid}/plans"
         by_path[path] = by_path.get(path, 0) + 1
     pages = lambda n: max(1, -(-n // 200))  # noqa: E731
-    assert by_path["/v1/customers"] == pages(len(account.customers))
-    assert by_path["/v1/invoices"] == pages(len(account.invoices))
+    # Long listings are read in parts at once (tap_chartmogul/split.py): one part per data
+    # source costs the first page read whole (set aside) and each part's partly full last
+    # page; a chain started at a creation time costs its first page and where it meets the
+    # chain above. Nothing else is requested twice.
+    parts = len(account.data_sources)
+    for path, held in (("/v1/customers", account.customers), ("/v1/invoices", account.invoices)):
+        chains = len(made_up_cursors(requests, path, account))
+        assert pages(len(held)) <= by_path[path] <= pages(len(held)) + 1 + parts + 2 * chains
     assert by_path["/v1/customers/{uuid}/subscriptions"] == len(account.customers)
     assert by_path["/v1/plan_groups/{uuid}/plans"] == len(account.plan_groups)
     assert by_path["/v1/account"] == by_path["/v1/data_sources"] == 1

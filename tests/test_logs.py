@@ -95,7 +95,7 @@ def test_a_default_run_of_2000_customers_writes_about_100_lines_at_most(tmp_path
     assert not [line for line in lines if "Pagination stopped" in line]
     summary = lines.index(next(line for line in lines if "Run summary" in line))
     rows = [re.split(r"\s+\|\s+", line)[-1].split()[0] for line in lines[summary + 2 :]]
-    assert len(rows) == 26  # 25 streams and the total
+    assert len(rows) == 27  # 26 streams and the total
     assert rows[-1] == "total"
     # The SDK's metric lines are still there for whoever asks.
     assert metrics.returncode == 0

@@ -28,12 +28,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul, revisions
 from tap_chartmogul.tap import STREAM_TYPES, TapChartMogul
 from tests.helpers import API_KEY, fake_config
 from tests.postgres import EmbeddedPostgres, PostgresUnavailableError, clean_env
@@ -356,6 +356,61 @@ def test_a_customer_deleted_upstream_is_deleted_or_marked(
         assert customer_rows(postgres, database, removed) == {kept}
     else:
         assert customer_rows(postgres, database, removed) == {kept, (True, True, old, 1)}
+
+
+#: Invoices rows by (the one disabled?, disabled, disabled_by, marked deleted?, version).
+INVOICE_ROWS = """
+SELECT uuid = :'disabled', disabled, coalesce(disabled_by, ''), _sdc_deleted_at IS NOT NULL,
+       _sdc_table_version, count(*)
+FROM :"schema".invoices GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+"""
+
+
+def test_an_invoice_disabled_upstream_stays_a_row_marked_disabled(postgres, database, tmp_path):
+    """Disabling is not deleting: with deletes on, the invoice stays, ``disabled = true``.
+
+    Fails on a tap that does not ask for disabled records (``with_disabled=true``): the
+    listing leaves the invoice out, and ACTIVATE_VERSION then deletes its row.
+    """
+    account = FakeAccount(customers=60, seed=36)
+    target = postgres.target_config(database, hard_delete=True)
+    streams = ["invoices", "invoice_line_items"]
+    with FakeChartMogul(account, api_key=API_KEY) as fake:
+        config = fake_config(fake, emit_activate_version_messages=True)
+        first = load(tmp_path / "first", config, target, streams=streams)
+        disabled, edited = account.invoices[5], account.invoices[6]
+        at = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
+        revisions.disable(disabled, by="finance@example.com", at=at)
+        revisions.edit(
+            edited, {"due_date": "2026-03-01T00:00:00.000Z"}, author="ed@example.com", at=at
+        )
+        wait_for_next_version(first, "invoices")
+        second = load(tmp_path / "second", config, target, streams=streams)
+    assert first.tap_returncode == second.tap_returncode == 0
+    (new,) = second.versions("invoices")
+
+    rows = postgres.query(INVOICE_ROWS, database, schema=SCHEMA, disabled=disabled["uuid"])
+    others = len(account.invoices) - 1
+    assert {tuple(row) for row in rows} == {
+        ("f", "f", "", "f", str(new), str(others)),
+        ("t", "t", "finance@example.com", "f", str(new), "1"),
+    }
+    summary = postgres.query(
+        "SELECT edit_history_summary ->> 'latest_edit_author', due_date, changed_at "
+        "FROM :\"schema\".invoices WHERE uuid = :'uuid'",
+        database,
+        schema=SCHEMA,
+        uuid=edited["uuid"],
+    )
+    assert summary == [["ed@example.com", "2026-03-01 00:00:00", "2026-02-03 04:05:06"]]
+    items = postgres.query(
+        'SELECT invoice_disabled, count(*) FROM :"schema".invoice_line_items '
+        "WHERE invoice_uuid = :'uuid' AND _sdc_deleted_at IS NULL GROUP BY 1",
+        database,
+        schema=SCHEMA,
+        uuid=disabled["uuid"],
+    )
+    assert items == [["t", str(len(disabled["line_items"]))]]
 
 
 # -- 4. a run that fails midway deletes nothing ----------------------------------------------

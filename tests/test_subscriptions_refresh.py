@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fake_chartmogul import DayRates, FakeAccount, FakeChartMogul
+from fake_chartmogul import DayRates, FakeAccount, FakeChartMogul, revisions
 from tap_chartmogul.refresh import RefreshPlan, phase
 from tap_chartmogul.run import context
 from tests.helpers import API_KEY, fake_config, records, run_sync
@@ -222,3 +222,41 @@ def test_rotation_due_times_tile_the_cycle():
         previous = now
     assert set(hits.values()) == {1}
     assert 0 <= min(phase(u) for u in uuids) < max(phase(u) for u in uuids) < 1
+
+
+def test_a_customer_whose_invoice_was_edited_in_chartmogul_is_re_read(fake, account, monkeypatch):
+    """An edited service period moves ``end-date`` with no activity and no event."""
+    days = Days(fake, monkeypatch)
+    with_invoices = [*STREAMS, "invoices"]
+    days.run(with_invoices)
+
+    def quiet_customer_invoice(run_at: datetime, taken: set[str]) -> dict:
+        """An invoice of a customer the next run re-reads for no other reason."""
+        plan = RefreshPlan("changed", run_at, run_at - timedelta(days=1), timedelta(days=7))
+        return next(
+            invoice
+            for invoice in account.invoices
+            if invoice["customer_uuid"] not in taken
+            and not plan.rotation_due(invoice["customer_uuid"])
+            and invoice["line_items"][0]["type"] == "subscription"
+        )
+
+    days.day += 1  # a day with no change but the edit
+    edited = quiet_customer_invoice(DAY0 + timedelta(days=1), set())
+    at = DAY0 + timedelta(days=1, hours=-1)
+    revisions.edit(
+        edited["line_items"][0],
+        {"service_period_end": "2027-01-01T00:00:00.000Z"},
+        author="finance@example.com",
+        at=at,
+    )
+    days.run(with_invoices)
+    assert edited["customer_uuid"] in subscription_requests(fake)
+
+    # Without the invoices stream the tap does not read them for this: the rotation will.
+    days.day += 1
+    unseen = quiet_customer_invoice(DAY0 + timedelta(days=2), {edited["customer_uuid"]})
+    revisions.disable(unseen, by="finance@example.com", at=at + timedelta(days=1))
+    days.run()
+    assert unseen["customer_uuid"] not in subscription_requests(fake)
+    assert not [r for r in fake.requests if r.path == "/v1/invoices"]

@@ -6,14 +6,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fake_chartmogul import imports
 from fake_chartmogul import metrics as metrics_model
+from fake_chartmogul import notes as notes_model
 from fake_chartmogul.errors import BadRequestError
 from fake_chartmogul.journal import activity_key
 from fake_chartmogul.paging import EMPTY_VIEW, SortedCollection, Stamp
 
 from .activities import ActivityRoutes
 from .base import NOT_FOUND, PAGING, Record, Response, error
-from .lists import LISTS, ListRoutes, filter_params
+from .lists import LISTS, NOTES, ListRoutes, filter_params
 from .metrics import MetricRoutes
 
 if TYPE_CHECKING:
@@ -52,13 +54,16 @@ _ROUTES: tuple[Route, ...] = (
         PAGING | {"start-date", "end-date", "order"},
     ),
     Route(re.compile(r"plan_groups/([^/]+)/plans"), "plan_group_plans", PAGING),
+    Route(re.compile(r"notes"), "notes", PAGING),
     Route(
         re.compile(rf"metrics/({_METRIC_NAMES})"),
         "metrics",
         frozenset({"start-date", "end-date", "interval", "geo", "plans", "filters"}),
     ),
     *(
-        Route(re.compile(rf"({re.escape(name)})"), "list_endpoint", PAGING | filter_params(spec))
+        Route(
+            re.compile(rf"({re.escape(name)})"), "list_endpoint", PAGING | filter_params(name, spec)
+        )
         for name, spec in LISTS.items()
     ),
 )
@@ -82,6 +87,9 @@ class Api(ListRoutes, ActivityRoutes, MetricRoutes):
         }
         self.activity_collection = SortedCollection(
             _getter(account, "activities"), version, activity_key, _journal(account, "activities")
+        )
+        self.notes_collection = SortedCollection(
+            lambda: notes_model.notes_of(account), version, NOTES.codec.key
         )
 
     def warm(self) -> None:
@@ -147,7 +155,9 @@ class Api(ListRoutes, ActivityRoutes, MetricRoutes):
                 .get(ds["uuid"], EMPTY_VIEW)
                 .records
             )
-            record["processing_status"] = {"processed": processed, "pending": 0, "failed": 0}
+            record["processing_status"] = imports.processing_status(
+                self.account, ds["uuid"], processed
+            )
         if query.get("with_auto_churn_subscription_setting") == "true":
             record["auto_churn_subscription_setting"] = {"enabled": False, "interval": None}
         if query.get("with_invoice_handling_setting") == "true":

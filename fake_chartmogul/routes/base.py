@@ -42,6 +42,7 @@ class Endpoints:
     account: FakeAccount
     collections: dict[str, SortedCollection]
     activity_collection: SortedCollection
+    notes_collection: SortedCollection
 
     def customer(self, uuid: str) -> Record | None:
         """The customer with ``uuid``, from the server's index (``None`` if deleted)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fake_chartmogul import revisions
 from fake_chartmogul.cursors import (
     CursorCodec,
     created_at_ns,
@@ -183,6 +184,8 @@ LISTS: dict[str, ListSpec] = {
         filters=(OWN_DATA_SOURCE,),
     ),
 }
+NOTES = ListSpec("notes", "entries", _notes_like_codec, _CRM_KEYS, _CRM_KEYS, final_cursor=True)
+"""``/v1/notes``, on customers and contacts (notes.py); it never carries legacy keys."""
 PLAN_GROUP_PLANS = ListSpec(
     "plans",
     "plans",
@@ -192,9 +195,9 @@ PLAN_GROUP_PLANS = ListSpec(
 )
 
 
-def filter_params(spec: ListSpec) -> set[str]:
-    """The query parameters that filter ``spec``'s list (any other is refused)."""
-    return {f.param for f in spec.filters}
+def filter_params(name: str, spec: ListSpec) -> set[str]:
+    """The query parameters that filter list ``name`` (any other is refused)."""
+    return {f.param for f in spec.filters} | revisions.PARAMS.get(name, frozenset())
 
 
 class ListRoutes(Endpoints):
@@ -206,17 +209,40 @@ class ListRoutes(Endpoints):
         collection = self.collections[spec.attr]
         chosen = [(f, f.parse(query[f.param])) for f in spec.filters if query.get(f.param)]
         chosen = [(f, value) for f, value in chosen if value is not ANY]
-        if not chosen:
-            return self._paged(spec, collection.view(), query)
-        groups = collection.index(*(f.index for f, _ in chosen))
-        key = chosen[0][1] if len(chosen) == 1 else tuple(value for _, value in chosen)
-        return self._paged(spec, groups.get(key, EMPTY_VIEW), query)
+        if chosen:
+            groups = collection.index(*(f.index for f, _ in chosen))
+            key = chosen[0][1] if len(chosen) == 1 else tuple(value for _, value in chosen)
+            view = groups.get(key, EMPTY_VIEW)
+        else:
+            view = collection.view()
+        if name not in revisions.PARAMS:
+            return self._paged(spec, view, query)
+        # Disabled and edited records (revisions.py): a user's edit flips them in place.
+        keep = _enabled if revisions.hidden(query) else None
+        return self._paged(spec, view, query, keep, lambda page: revisions.listed(page, query))
 
-    def _paged(self, spec: ListSpec, view: SortedView, query: dict[str, str]) -> Response:
+    def _paged(
+        self,
+        spec: ListSpec,
+        view: SortedView,
+        query: dict[str, str],
+        keep: Callable[[Record], bool] | None = None,
+        shown: Callable[[list[Record]], list[Record]] | None = None,
+    ) -> Response:
         request = PageRequest.from_query(query)
         after = spec.codec.decode(request.cursor) if request.cursor else None
-        page = keyset_page(view, after, request.per_page)
-        return Response(200, _envelope(spec, page, view, request), spec.content_type)
+        page = keyset_page(view, after, request.per_page, keep)
+        if shown is not None:
+            page.records = shown(page.records)
+        if keep is None:
+            count = len(view.records)
+        else:  # first pages only, as ChartMogul counts: what the request lists
+            count = sum(map(keep, view.records)) if request.first else 0
+        return Response(200, _envelope(spec, page, count, request), spec.content_type)
+
+    def notes(self, query: dict[str, str]) -> Response:
+        """Notes on customers and contacts, newest first (notes.py)."""
+        return self._paged(NOTES, self.notes_collection.view(), query)
 
     def plan_group_plans(self, uuid: str, query: dict[str, str]) -> Response:
         """The plans of one group, paged like ``/plans`` (docs/chartmogul-api.md §2.13)."""
@@ -254,10 +280,15 @@ class ListRoutes(Endpoints):
         return Response(200, body)
 
 
-def _envelope(spec: ListSpec, page: Page, view: SortedView, request: PageRequest) -> Record:
+def _enabled(record: Record) -> bool:
+    return not record.get("disabled")
+
+
+def _envelope(spec: ListSpec, page: Page, count: int, request: PageRequest) -> Record:
     """Assemble root/cursor/has_more (+ legacy keys on first pages) in the spec's key order.
 
-    ``total_pages`` counts the records the filters select: exact, and O(1) (an index group).
+    ``total_pages`` counts the ``count`` records the filters select: exact, and O(1) where an
+    index group holds them.
     """
     next_cursor = None
     if page.last_key is not None and (page.has_more or spec.final_cursor):
@@ -265,7 +296,7 @@ def _envelope(spec: ListSpec, page: Page, view: SortedView, request: PageRequest
     values: Record = {spec.root: page.records, "cursor": next_cursor, "has_more": page.has_more}
     keys = spec.first_keys if request.first else spec.later_keys
     if request.first and len(keys) > len(values):
-        pages = total_pages(len(view.records), request.per_page)
+        pages = total_pages(count, request.per_page)
         values |= {"current_page": 1, "total_pages": pages, "per_page": request.per_page}
         values["page"] = 1
         if "meta" in keys:

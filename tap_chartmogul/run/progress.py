@@ -5,7 +5,8 @@ and rate; for fan-outs how many parents are done of how many and the time left),
 first ``FIRST_PROGRESS_SECONDS`` after the SDK starts writing the stream, so a short sync
 (the quick start's 14 s) still shows its longest stream moving, then ever more sparsely,
 every ``PROGRESS_INTERVAL_SECONDS`` at most, and one summary table at the end (per
-stream: records, requests, retries, seconds). Counters are updated from the threads
+stream: records, requests, retries, seconds), followed by what the user must know about
+the run's figures (provisional metrics, ``processing``). Counters are updated from the threads
 that do the work, under one lock.
 """
 
@@ -69,6 +70,8 @@ class RunProgress:
         self._lock = threading.Lock()
         self.streams: dict[str, StreamStats] = {}
         self.run_started = clock()
+        #: Lines the summary ends with: what the run's user must know about its figures.
+        self.notes: list[str] = []
 
     def register(self, name: str) -> None:
         """Track ``name`` (in construction order, which the summary keeps)."""
@@ -137,6 +140,12 @@ class RunProgress:
             stats.outcome = outcome
             stats.invalid_values = invalid_values
 
+    def note(self, line: str) -> None:
+        """Add ``line`` to the end of the summary (once, however often it is told)."""
+        with self._lock:
+            if line not in self.notes:
+                self.notes.append(line)
+
     def describe(self, name: str) -> str:
         """One progress line: records, requests and rate; parents and time left for fan-outs."""
         with self._lock:
@@ -160,6 +169,7 @@ class RunProgress:
             rows = [s for s in self.streams.values() if s.started is not None]
             now = self._clock()
             total_seconds = now - self.run_started
+            notes = list(self.notes)
         width = max([len("stream"), *(len(s.name) for s in rows)])
         lines = [
             f"Run summary ({total_seconds:.1f}s):",
@@ -180,4 +190,4 @@ class RunProgress:
             f"{'total':<{width}}  {sum(s.records for s in rows):>9,}  "
             f"{sum(s.requests for s in rows):>8,}  {sum(s.retries for s in rows):>7,}"
         )
-        return lines
+        return lines + notes

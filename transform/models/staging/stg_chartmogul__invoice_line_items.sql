@@ -34,5 +34,8 @@ select
     cast("balance_transfer" as {{ dbt.type_boolean() }}) as "balance_transfer",
     cast("disabled" as {{ dbt.type_boolean() }}) as "disabled",
     {{ utc_timestamp('"disabled_at"') }} as "disabled_at",
-    cast("disabled_by" as {{ dbt.type_string() }}) as "disabled_by"
+    cast("disabled_by" as {{ dbt.type_string() }}) as "disabled_by",
+    {{ json_text('"errors"') }} as "errors",
+    {{ json_text('"edit_history_summary"') }} as "edit_history_summary",
+    cast("invoice_disabled" as {{ dbt.type_boolean() }}) as "invoice_disabled"
 from latest

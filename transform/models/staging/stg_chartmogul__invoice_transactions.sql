@@ -18,5 +18,8 @@ select
     cast("transaction_fees_currency" as {{ dbt.type_string() }}) as "transaction_fees_currency",
     cast("disabled" as {{ dbt.type_boolean() }}) as "disabled",
     {{ utc_timestamp('"disabled_at"') }} as "disabled_at",
-    cast("disabled_by" as {{ dbt.type_string() }}) as "disabled_by"
+    cast("disabled_by" as {{ dbt.type_string() }}) as "disabled_by",
+    {{ json_text('"errors"') }} as "errors",
+    {{ json_text('"edit_history_summary"') }} as "edit_history_summary",
+    cast("invoice_disabled" as {{ dbt.type_boolean() }}) as "invoice_disabled"
 from latest

@@ -23,5 +23,6 @@ select
     {{ utc_timestamp('"disabled_at"') }} as "disabled_at",
     cast("disabled_by" as {{ dbt.type_string() }}) as "disabled_by",
     cast("user_created" as {{ dbt.type_boolean() }}) as "user_created",
-    {{ json_text('"edit_history_summary"') }} as "edit_history_summary"
+    {{ json_text('"edit_history_summary"') }} as "edit_history_summary",
+    {{ utc_timestamp('"changed_at"') }} as "changed_at"
 from latest

@@ -9,6 +9,7 @@ select
     cast("segment" as {{ dbt.type_string() }}) as "segment",
     cast("date" as date) as "date",
     cast("interval" as {{ dbt.type_string() }}) as "interval",
+    cast("provisional" as {{ dbt.type_boolean() }}) as "provisional",
     cast(round("mrr") as {{ dbt.type_bigint() }}) as "mrr",
     cast(round("arr") as {{ dbt.type_bigint() }}) as "arr",
     cast(round("arpa") as {{ dbt.type_bigint() }}) as "arpa",

@@ -9,6 +9,7 @@ select
     cast("segment" as {{ dbt.type_string() }}) as "segment",
     cast("date" as date) as "date",
     cast("interval" as {{ dbt.type_string() }}) as "interval",
+    cast("provisional" as {{ dbt.type_boolean() }}) as "provisional",
     cast("customer_churn_rate" as decimal(38, 9)) as "customer_churn_rate",
     cast("percentage_change" as decimal(38, 9)) as "percentage_change"
 from latest

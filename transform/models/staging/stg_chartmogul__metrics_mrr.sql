@@ -9,6 +9,7 @@ select
     cast("segment" as {{ dbt.type_string() }}) as "segment",
     cast("date" as date) as "date",
     cast("interval" as {{ dbt.type_string() }}) as "interval",
+    cast("provisional" as {{ dbt.type_boolean() }}) as "provisional",
     cast(round("mrr") as {{ dbt.type_bigint() }}) as "mrr",
     cast(round("mrr_new_business") as {{ dbt.type_bigint() }}) as "mrr_new_business",
     cast(round("mrr_expansion") as {{ dbt.type_bigint() }}) as "mrr_expansion",

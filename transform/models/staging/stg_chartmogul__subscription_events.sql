@@ -27,5 +27,6 @@ select
     cast("event_order" as {{ dbt.type_bigint() }}) as "event_order",
     cast("disabled" as {{ dbt.type_boolean() }}) as "disabled",
     {{ utc_timestamp('"disabled_at"') }} as "disabled_at",
-    cast("disabled_by" as {{ dbt.type_string() }}) as "disabled_by"
+    cast("disabled_by" as {{ dbt.type_string() }}) as "disabled_by",
+    {{ json_text('"edit_history_summary"') }} as "edit_history_summary"
 from latest

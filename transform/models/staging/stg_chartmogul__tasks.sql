@@ -8,6 +8,7 @@ with latest as (
 select
     cast("task_uuid" as {{ dbt.type_string() }}) as "task_uuid",
     cast("customer_uuid" as {{ dbt.type_string() }}) as "customer_uuid",
+    cast("contact_uuid" as {{ dbt.type_string() }}) as "contact_uuid",
     cast("assignee" as {{ dbt.type_string() }}) as "assignee",
     cast("task_details" as {{ dbt.type_string() }}) as "task_details",
     {{ utc_timestamp('"due_date"') }} as "due_date",
