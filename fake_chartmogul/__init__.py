@@ -9,7 +9,7 @@ docstrings cite its sections as "docs/chartmogul-api.md §1.2".
 
 from __future__ import annotations
 
-from .data import FakeAccount
+from .account import FakeAccount
 from .days import DayChanges, DayRates, Timeline
 from .faults import FAULT_KINDS, Fault
 from .server import FakeChartMogul, RequestRecord

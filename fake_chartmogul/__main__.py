@@ -2,7 +2,7 @@
 
 Benchmarks and manual tap runs need the fake in its own process; ``--ready-file`` lets a
 script wait until the port is bound instead of sleeping. ``--days N`` serves the account after
-N simulated days of changes (days.py), the last one stamped now or at ``--days-end``; while it
+N simulated days of changes (days/), the last one stamped now or at ``--days-end``; while it
 runs, a harness applies further days with ``POST /_fake/advance-day`` (``?days=N``,
 ``?at=<ISO datetime>``).
 """
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .data import FakeAccount
+from .account import FakeAccount
 from .days import DayRates
 from .faults import FAULT_KINDS
 from .formats import parse_datetime
@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     p.add_argument("--customers", type=int, default=100)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--thick",
+        action="store_true",
+        help="an invoice per billing period of every subscription, a bulk-imported history",
+    )
+    p.add_argument(
+        "--data-sources", type=int, default=None, help="1, 2 or 3 (default: two or three)"
+    )
     p.add_argument("--api-key", default="test-key")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     p.add_argument("--rate-limit", type=int, default=None, help="max requests per second")
@@ -77,9 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.days < 0 or not 0.0 <= args.changes_per_day <= 1.0:
         parser.error("--days must be >= 0 and --changes-per-day between 0 and 1")
+    if args.data_sources is not None and not 1 <= args.data_sources <= 3:  # noqa: PLR2004
+        parser.error("--data-sources must be 1, 2 or 3")
     kinds = [k.strip() for k in args.fault_kinds.split(",") if k.strip()]
     built = time.perf_counter()
-    account = FakeAccount(customers=args.customers, seed=args.seed)
+    account = FakeAccount(
+        customers=args.customers,
+        seed=args.seed,
+        thick=args.thick,
+        data_sources=args.data_sources,
+    )
     built = time.perf_counter() - built
     account.timeline.rates = DayRates.total(args.changes_per_day)
     aged = time.perf_counter()
@@ -123,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     listening = f"fake ChartMogul listening on {fake.base_url} (api key: {args.api_key})"
     print(listening, flush=True)  # noqa: T201 - the CLI's one line of output
     print(  # noqa: T201 - progress goes to stderr
-        f"dataset: {args.customers} customers, seed {args.seed}, built in {built:.2f}s; "
+        f"dataset: {args.customers} customers{', thick' if args.thick else ''}, "
+        f"{len(account.data_sources)} data sources, {len(account.invoices)} invoices, "
+        f"seed {args.seed}, built in {built:.2f}s; "
         f"{args.days} days of changes ({args.changes_per_day:g} a day) in {aged:.2f}s",
         file=sys.stderr,
         flush=True,

@@ -13,7 +13,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .data import FakeAccount
+    from .account import FakeAccount
 
 _pending: weakref.WeakKeyDictionary[FakeAccount, dict[str, tuple[int, int]]] = (
     weakref.WeakKeyDictionary()

@@ -57,7 +57,7 @@ from .formats import mix64, to_ns
 from .generate import movement_type
 
 if TYPE_CHECKING:
-    from .data import FakeAccount
+    from .account import FakeAccount
 
 METRICS = (
     "all",
@@ -341,7 +341,7 @@ class _Walk:
 
 
 class MetricsModel:
-    """The nine metric endpoints of one :class:`~fake_chartmogul.data.FakeAccount`."""
+    """The nine metric endpoints of one :class:`~fake_chartmogul.account.FakeAccount`."""
 
     def __init__(self, account: FakeAccount) -> None:
         """Nothing is computed until the first request."""

@@ -19,7 +19,7 @@ from .formats import iso_millis, uuid4, uuid_millis
 from .generate import NOW
 
 if TYPE_CHECKING:
-    from .data import FakeAccount
+    from .account import FakeAccount
 
 Record = dict[str, Any]
 #: Share of contacts with a note of their own.

@@ -2,14 +2,21 @@
 
 Each paginated list gets a :class:`SortedCollection`: a sorted snapshot plus a parallel list of
 sort keys, rebuilt only when the account changes. A cursor encodes the sort key of the last
-record served (like the real ``"<timestamp>&<id>"`` cursors, docs/chartmogul-api.md §1.2),
-so serving a page is a bisect plus ``per_page`` steps — O(page size) — and stays correct when
-records are added or removed between pages.
+record served (cursors.py: like the real ``"<timestamp>&<id>"`` cursors,
+docs/chartmogul-api.md §1.2), so serving a page is a bisect plus ``per_page`` steps — O(page
+size) — and stays correct when records are added or removed between pages.
+
+Filters are indexes, never scans: :meth:`SortedCollection.index` groups the snapshot by
+one or more :class:`IndexSpec` (a record may be in several groups, e.g. a customer of two data
+sources), so a filtered page and its legacy ``total_pages`` cost what an unfiltered one does.
 
 When the account can say which records were merely added since the last snapshot (its journal,
-see ``FakeAccount.insert_records``), the snapshot and its equality indexes absorb them in
+see ``FakeAccount.insert_records``), the snapshot and its indexes absorb them in
 O(added · log n) key work instead of re-sorting: a 100 000-customer account re-sorts in seconds,
 which would otherwise land on the first request after every simulated day.
+
+A list that keeps its own order and indexes (a thick account's invoices, billing.py) is
+served as it is: :class:`Presorted`.
 """
 
 from __future__ import annotations
@@ -19,19 +26,18 @@ import contextlib
 import gc
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
-from .formats import b64decode, b64encode, iso_ns, parse_iso_ns, to_ns, uuid_millis
+from .errors import invalid_cursor, invalid_param
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Iterator, Sequence
+    from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+
+    from .cursors import Key
 
 Record = dict[str, Any]
-Key = tuple[Any, ...]
 Stamp = tuple[int, int, int]
 """(account version, id of the source list, its length): what a snapshot was taken of."""
-LEAD_NS = 1 << 62
-"""Sort position of customers without ``customer-since`` (leads): after everyone else."""
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 200
 
@@ -63,31 +69,6 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-class BadRequestError(Exception):
-    """A client error the API answers with 400 ``{"code":400,"message":..,"param":..}``."""
-
-    def __init__(self, message: str, param: str | None) -> None:
-        """Keep the message and the blamed parameter for the error body."""
-        super().__init__(message)
-        self.message = message
-        self.param = param
-
-
-def invalid_cursor() -> BadRequestError:
-    """400 for a cursor this endpoint did not issue."""
-    return BadRequestError("Invalid cursor", "cursor")
-
-
-def invalid_param(param: str) -> BadRequestError:
-    """400 for a malformed query parameter."""
-    return BadRequestError(f"Invalid {param} parameter", param)
-
-
-def missing_param(param: str) -> BadRequestError:
-    """400 for a required query parameter that is absent."""
-    return BadRequestError(f"{param} is required", param)
-
-
 def parse_per_page(query: dict[str, str], default: int = DEFAULT_PER_PAGE) -> int:
     """``per_page``: default 200, larger values silently capped, junk rejected with 400."""
     raw = query.get("per_page")
@@ -104,88 +85,48 @@ def parse_per_page(query: dict[str, str], default: int = DEFAULT_PER_PAGE) -> in
 
 @dataclass(frozen=True)
 class SortedView:
-    """Records in serving order and their ascending sort keys (parallel lists)."""
+    """Records in serving order and their ascending sort keys (parallel sequences)."""
 
-    keys: list[Key]
-    records: list[Record]
+    keys: Sequence[Key]
+    records: Sequence[Record]
 
 
 EMPTY_VIEW = SortedView([], [])
 
 
 @dataclass(frozen=True)
-class CursorCodec:
-    """How one collection's sort key travels inside an opaque base64 cursor."""
+class IndexSpec:
+    """An equality index: the values a record is found under (none, one or several)."""
 
-    key: Callable[[Record], Key]
-    encode_key: Callable[[Key], str]
-    decode_text: Callable[[str], Key]
-
-    def encode(self, record: Record) -> str:
-        """The opaque cursor that resumes after ``record``."""
-        return b64encode(self.encode_key(self.key(record)))
-
-    def decode(self, cursor: str) -> Key:
-        """The sort key inside ``cursor``; a cursor this codec did not issue is a 400."""
-        try:
-            return self.decode_text(b64decode(cursor))
-        except (ValueError, IndexError):
-            raise invalid_cursor() from None
+    name: str
+    values: Callable[[Record], Iterable[Hashable]]
 
 
-def _two_part(text: str) -> tuple[str, str]:
-    first, sep, second = text.partition("&")
-    if not sep or not first or not second:
-        raise ValueError(text)
-    return first, second
+def field_index(field: str) -> IndexSpec:
+    """Records by the value of ``field`` (list and dict values are not indexable)."""
+
+    def values(r: Record) -> tuple[Hashable, ...]:
+        value = r.get(field)
+        return () if isinstance(value, (list, dict)) else (value,)
+
+    return IndexSpec(field, values)
 
 
-def customer_codec() -> CursorCodec:
-    """Customers: ascending ``customer-since`` (leads last), then ``id``."""
-
-    def key(r: Record) -> Key:
-        since = r.get("customer-since")
-        return (to_ns(since) if since else LEAD_NS, r["id"])
-
-    def decode(text: str) -> Key:
-        a, b = _two_part(text)
-        return int(a), int(b)
-
-    return CursorCodec(key, lambda k: f"{k[0]}&{k[1]}", decode)
+if TYPE_CHECKING:
+    Groups: TypeAlias = dict[Hashable, SortedView]
 
 
-def newest_first_codec(
-    created_ns: Callable[[Record], int], id_field: str, *, int_id: bool = False
-) -> CursorCodec:
-    """Descending creation time; ties by id (ascending uuid, or descending int id).
+@runtime_checkable
+class Presorted(Protocol):
+    """A list that keeps its own serving order and indexes, served without a copy."""
 
-    The cursor is what ChartMogul's were recorded as (docs/chartmogul-api.md §1.2): base64
-    of ``"<creation time with ns>&<id>"`` naming the page's last record, the next page
-    starting below it. Any such key works as a cursor (keyset paging), as a tap may try.
-    """
+    def sorted_view(self) -> SortedView:
+        """The whole list in serving order."""
+        ...
 
-    def key(r: Record) -> Key:
-        ident = r[id_field]
-        return (-created_ns(r), -ident if int_id else ident)
-
-    def encode(k: Key) -> str:
-        return f"{iso_ns(-k[0])}&{-k[1] if int_id else k[1]}"
-
-    def decode(text: str) -> Key:
-        a, b = _two_part(text)
-        return (-parse_iso_ns(a), -int(b) if int_id else b)
-
-    return CursorCodec(key, encode, decode)
-
-
-def created_at_ns(r: Record) -> int:
-    """Creation time of records that carry ``created_at`` (notes, tasks, events...)."""
-    return to_ns(r["created_at"])
-
-
-def uuid_ns(field: str = "uuid") -> Callable[[Record], int]:
-    """Creation time embedded in a timed uuid (records without a timestamp field)."""
-    return lambda r: uuid_millis(r[field]) * 1_000_000
+    def grouped(self, names: tuple[str, ...]) -> dict[Hashable, SortedView] | None:
+        """The index on ``names`` (keys as :meth:`SortedCollection.index` has them), or None."""
+        ...
 
 
 class SortedCollection:
@@ -193,7 +134,7 @@ class SortedCollection:
 
     def __init__(
         self,
-        source: Callable[[], list[Record]],
+        source: Callable[[], Sequence[Record]],
         version: Callable[[], int],
         key: Callable[[Record], Key],
         additions: Callable[[Stamp, Stamp], Sequence[Record] | None] | None = None,
@@ -210,7 +151,7 @@ class SortedCollection:
         self._lock = threading.Lock()
         self._stamp: Stamp | None = None
         self._view = EMPTY_VIEW
-        self._indexes: dict[str, dict[Hashable, SortedView]] = {}
+        self._indexes: dict[tuple[str, ...], tuple[tuple[IndexSpec, ...], Groups]] = {}
 
     def _fresh(self) -> None:
         records = self._source()
@@ -242,29 +183,52 @@ class SortedCollection:
         """
         new = sorted(((self._key(r), r) for r in added), key=lambda t: t[0])
         self._view = _merged(self._view, new)
-        for field, groups in self._indexes.items():
+        for specs, groups in self._indexes.values():
             by_value: dict[Hashable, list[tuple[Key, Record]]] = {}
             for k, r in new:
-                value = r.get(field)
-                if not isinstance(value, (list, dict)):
+                for value in _values(specs, r):
                     by_value.setdefault(value, []).append((k, r))
             for value, items in by_value.items():
                 groups[value] = _merged(groups.get(value, EMPTY_VIEW), items)
 
     def view(self) -> SortedView:
         """The whole list in serving order (re-sorted first if the account changed)."""
+        records = self._source()
+        if isinstance(records, Presorted):
+            return records.sorted_view()
         self._fresh()
         return self._view
 
-    def index(self, field: str) -> dict[Hashable, SortedView]:
-        """Equality index ``value -> SortedView`` on ``field`` (built on first use)."""
+    def index(self, *specs: str | IndexSpec) -> Groups:
+        """Equality index ``value -> SortedView`` (built on first use, then kept up to date).
+
+        A string is :func:`field_index` of that field. With several specs the keys are
+        tuples of one value per spec (a record under each combination of its values).
+        """
+        resolved = tuple(field_index(s) if isinstance(s, str) else s for s in specs)
+        names = tuple(s.name for s in resolved)
+        records = self._source()
+        if isinstance(records, Presorted):
+            grouped = records.grouped(names)
+            if grouped is not None:
+                return grouped
         self._fresh()
-        indexes = self._indexes
-        found = indexes.get(field)
+        found = self._indexes.get(names)
         if found is None:
-            found = _group(self._view, field)
-            indexes[field] = found
-        return found
+            view = self.view()
+            found = (resolved, _group(view, resolved))
+            self._indexes[names] = found
+        return found[1]
+
+
+def _values(specs: tuple[IndexSpec, ...], record: Record) -> list[Hashable]:
+    """The index keys of ``record``: a value per spec, or a tuple of one value per spec."""
+    if len(specs) == 1:
+        return list(dict.fromkeys(specs[0].values(record)))
+    combos: list[tuple[Hashable, ...]] = [()]
+    for spec in specs:
+        combos = [(*c, v) for c in combos for v in dict.fromkeys(spec.values(record))]
+    return list(combos)
 
 
 def _merged(view: SortedView, new: list[tuple[Key, Record]]) -> SortedView:
@@ -285,33 +249,16 @@ def _merged(view: SortedView, new: list[tuple[Key, Record]]) -> SortedView:
     return SortedView(keys, records)
 
 
-def _group(view: SortedView, field: str) -> dict[Hashable, SortedView]:
-    """Split a view by the value of ``field`` (list/dict values are not indexable)."""
+def _group(view: SortedView, specs: tuple[IndexSpec, ...]) -> Groups:
+    """Split a view by its records' index values (a record may land in several groups)."""
     grouped: dict[Hashable, tuple[list[Key], list[Record]]] = {}
     with gc_paused():
         for k, r in zip(view.keys, view.records, strict=True):
-            value = r.get(field)
-            if isinstance(value, (list, dict)):
-                continue
-            slot = grouped.setdefault(value, ([], []))
-            slot[0].append(k)
-            slot[1].append(r)
+            for value in _values(specs, r):
+                slot = grouped.setdefault(value, ([], []))
+                slot[0].append(k)
+                slot[1].append(r)
         return {v: SortedView(ks, rs) for v, (ks, rs) in grouped.items()}
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The records a request may see: an (indexed) view plus an optional residual filter."""
-
-    view: SortedView
-    keep: Callable[[Record], bool] | None = None
-
-    def count(self) -> int:
-        """Matching records (O(1) without a residual filter, else a scan)."""
-        if self.keep is None:
-            return len(self.view.records)
-        keep = self.keep
-        return sum(1 for r in self.view.records if keep(r))
 
 
 @dataclass(frozen=True)
@@ -334,35 +281,41 @@ class PageRequest:
 
 @dataclass
 class Page:
-    """One page of results and what the response should say about the rest."""
+    """One page of results, what the response should say about the rest, its last key."""
 
     records: list[Record]
     has_more: bool
-    last: Record | None
+    last_key: Key | None
 
 
 def keyset_page(
-    view: SortedView, after: Key | None, per_page: int, keep: Callable[[Record], bool] | None = None
+    view: SortedView,
+    after: Key | None,
+    per_page: int,
+    keep: Callable[[Record], bool] | None = None,
 ) -> Page:
-    """Records strictly after ``after`` (or from the start), filtered by ``keep``."""
-    records = view.records
+    """The ``per_page`` records strictly after ``after`` (or from the start) that ``keep`` keeps.
+
+    The page's cursor is made from ``last_key``, the view's own key of its last record (a
+    list that orders by more than its records show, like thick invoices, resumes exactly).
+    ``keep`` is for what no index holds (disabled records, which a user's edit flips in place).
+    """
     try:
         i = bisect.bisect_right(view.keys, after) if after is not None else 0
     except TypeError:  # a cursor from another endpoint decoded into the wrong key types
         raise invalid_cursor() from None
-    n = len(records)
-    out: list[Record] = []
     if keep is None:
-        out = records[i : i + per_page + 1]
+        out = list(range(i, min(i + per_page + 1, len(view.records))))
     else:
-        while i < n and len(out) <= per_page:
-            r = records[i]
+        out = []
+        while i < len(view.records) and len(out) <= per_page:
+            if keep(view.records[i]):
+                out.append(i)
             i += 1
-            if keep(r):
-                out.append(r)
     has_more = len(out) > per_page
-    page = out[:per_page]
-    return Page(page, has_more, page[-1] if page else None)
+    chosen = out[:per_page]
+    records = [view.records[j] for j in chosen]
+    return Page(records, has_more, view.keys[chosen[-1]] if chosen else None)
 
 
 def total_pages(count: int, per_page: int) -> int:

@@ -32,6 +32,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -66,7 +67,7 @@ class Stream:
     key: tuple[str, ...]
 
 
-def column_type(prop: dict) -> str:
+def column_type(prop: dict[str, Any]) -> str:
     """DuckDB type of one JSON-schema property.
 
     A property with no type, or more than one non-null type, keeps its JSON value as is
@@ -151,10 +152,11 @@ def load_stream(
             "FROM read_json(?, format = 'newline_delimited', columns = ?)",
             [batched_at, str(jsonl), stream.columns],
         )
-        (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+        counted = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
     except duckdb.Error as exc:
         msg = f"stream {stream.name}: {exc}"
         raise LoadError(msg) from exc
+    rows = int(counted[0]) if counted else 0
     expected = count_lines(jsonl)
     if rows != expected:
         msg = f"{jsonl} has {expected} records but {rows} rows were loaded"

@@ -51,9 +51,10 @@ and `tap_chartmogul/schemas/*.json` (edit those, not this file).
 """
 
 
-def own_settings() -> dict[str, dict]:
+def own_settings() -> dict[str, dict[str, t.Any]]:
     """The tap's own settings as JSON Schema properties."""
-    return SETTINGS.to_dict()["properties"]
+    properties: dict[str, dict[str, t.Any]] = SETTINGS.to_dict()["properties"]
+    return properties
 
 
 def readme_table() -> str:
@@ -180,7 +181,9 @@ def env_example() -> str:
     return "\n".join(out)
 
 
-def schema_columns(schema: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
+def schema_columns(
+    schema: dict[str, t.Any], prefix: str = ""
+) -> Iterator[tuple[str, dict[str, t.Any]]]:
     """Every property and array element of a schema as (dotted name, schema), depth first."""
     for name, prop in (schema.get("properties") or {}).items():
         yield f"{prefix}{name}", prop
@@ -191,7 +194,7 @@ def schema_columns(schema: dict, prefix: str = "") -> Iterator[tuple[str, dict]]
             yield from schema_columns(items, f"{prefix}{name}[].")
 
 
-def readable_type(schema: dict) -> str:
+def readable_type(schema: dict[str, t.Any]) -> str:
     """A JSON Schema type as a reader wants it: ``integer, null``, ``string (date-time)``."""
     declared = schema.get("type", [])
     types = [declared] if isinstance(declared, str) else declared

@@ -29,7 +29,8 @@ def test_benchmark_smoke_run_prints_every_figure():
     assert "2. CPU-bound: tap" in out
     assert "3. Memory: peak RSS" in out
     assert "4. Daily run at 300 customers" in out
-    assert "| 1. all streams, 50 ms |" in out
+    assert "| 1. first sync, 1 data source, 50 ms |" in out  # a thick account
+    assert "| 1. first sync, 3 data sources, 10 ms |" in out
     # The smoke run still goes through the pacer against a fake that enforces
     # ChartMogul's limits: no 429 or 503 may show up.
     assert "429s+503s 0 (target 0)" in out

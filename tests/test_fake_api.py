@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -885,3 +886,31 @@ def test_week_entries_fall_on_sundays(account: FakeAccount):
     ends = [date.fromisoformat(e["date"]) for e in entries[:-1]]
     assert all(d.weekday() == 6 for d in ends)
     assert ends[1] - ends[0] == timedelta(days=7)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="kernel receive times are Linux's")
+def test_requests_count_from_when_they_arrived_not_from_when_the_fake_got_to_them():
+    """A busy fake (the GIL held by a page of thick invoices) sees requests late, not later.
+
+    The rate limit's window and the log count a request from the kernel's receive time, so
+    requests a client spaced out are not bunched by the fake's own delays.
+    """
+    with FakeChartMogul(FakeAccount(customers=5, seed=1), api_key=KEY) as fake:
+        gate = threading.Event()
+        dispatch = fake._harness
+
+        def busy(handler: Any, split: Any) -> bool:  # the fake gets to the request late
+            gate.wait(10)
+            return dispatch(handler, split)
+
+        fake._harness = busy  # type: ignore[method-assign]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sent = time.monotonic()
+            answer = pool.submit(get, fake, "/v1/account")
+            time.sleep(0.6)
+            gate.set()
+            assert answer.result().status == 200
+        fake.wait_idle(10)
+        late = fake.requests[-1]
+    assert late.ended - sent >= 0.5  # answered once the fake got to it...
+    assert late.started - sent < 0.3  # ...but counted from its arrival

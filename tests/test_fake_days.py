@@ -1,4 +1,4 @@
-"""Simulated days of the fake account (fake_chartmogul/days.py) and their effect on the API.
+"""Simulated days of the fake account (fake_chartmogul/days/) and their effect on the API.
 
 "changed"-mode refresh tests trust these days to change exactly what DayChanges reports, with
 exactly the documented activities and events (and none for renewals), and trust the served
@@ -22,11 +22,12 @@ from urllib.parse import urlencode
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
-from fake_chartmogul.data import SORT_KEYS, activity_key
+from fake_chartmogul.cursors import created_at_ns, newest_first_codec
 from fake_chartmogul.days import ADVANCE_DAY_PATH, KINDS, DayRates, Timeline
 from fake_chartmogul.formats import iso_offset, iso_z, to_ns
 from fake_chartmogul.generate import plan_cycle
-from fake_chartmogul.paging import SortedCollection, created_at_ns, newest_first_codec
+from fake_chartmogul.journal import SORT_KEYS, activity_key
+from fake_chartmogul.paging import SortedCollection
 from fake_chartmogul.server import KNOBS_PATH
 from tests.test_fake_api import AUTH, KEY, get, walk
 
