@@ -1,6 +1,6 @@
 """Nothing lost under faults: every stream's keys match the fake, under each fault kind.
 
-Each scenario runs a full sync of every stream against a 2,000-customer fake that
+Each scenario runs a full sync of every stream against a 1,000-customer fake that
 misbehaves as ChartMogul (or the network) can. The tap must exit normally and emit
 exactly the primary keys the fake holds, once each. Retry waits are shortened
 (``retry`` module constants) so the suite stays fast; the waits themselves are
@@ -9,9 +9,9 @@ covered in test_http.py and test_retry.py.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -42,7 +42,7 @@ def quick_retries(monkeypatch):
 
 @pytest.fixture(scope="module")
 def account():
-    return FakeAccount(customers=2000, seed=99)
+    return FakeAccount(customers=1000, seed=99)
 
 
 def assert_exactly_the_fakes_records(messages, account):
@@ -152,11 +152,25 @@ def test_rate_limit_and_connection_cap_shared_with_another_client(monkeypatch):
         # The other tool sends no key: its requests are told apart by that.
         other_url = f"{server.base_url}/v1/account"
 
-        def other_client() -> None:  # about 100 requests per second
-            while not stop.is_set():
-                with contextlib.suppress(OSError):
-                    urllib.request.urlopen(other_url, timeout=5).read()  # noqa: S310 - loopback http
+        def other_client() -> None:
+            """Bursts that use up the rate window, once the tap has begun, every 1.5 s.
+
+            Each burst runs until the other tool itself is told 429 (the window is full
+            for up to a second: the tap meets 429s), holding the one connection meanwhile
+            (the tap meets 503s); deterministic whatever the machine's speed.
+            """
+            while not stop.is_set() and not any(r.authorization for r in server.requests):
                 time.sleep(0.01)
+            while not stop.is_set():
+                for _ in range(2000):
+                    try:
+                        urllib.request.urlopen(other_url, timeout=5).read()  # noqa: S310 - loopback http
+                    except urllib.error.HTTPError as error:
+                        if error.code == 429:
+                            break
+                    except OSError:
+                        pass
+                stop.wait(1.5)
 
         other = threading.Thread(target=other_client, daemon=True)
         other.start()
