@@ -1,17 +1,19 @@
 """A user's first day, in one checkout: every command after the one before, state kept.
 
-The quick start, then the README's Meltano commands, then ``meltano run`` twice, then
-``.env.example`` copied to ``.env`` for ``tap-chartmogul --config ENV`` and Meltano. Each
-command alone is tested elsewhere; here they share one checkout (its ``.meltano/``, ``.env``
-and ``output/``) as they do for a user, so a command that leaves something behind for the
-next shows. The second Meltano run must start from its own first run's state: a bookmark
-left by anything else (a test, the quick start) would make it skip history silently.
+The quick start, then the README's Meltano commands as written (this is their test), then
+``meltano run`` once more, then ``.env.example`` copied to ``.env`` for ``tap-chartmogul
+--config ENV`` and Meltano. Each other command alone is tested elsewhere; here they share
+one checkout (its ``.meltano/``, ``.env`` and ``output/``) as they do for a user, so a command
+that leaves something behind for the next shows. The second Meltano run must start from its
+own first run's state: a bookmark left by anything else (a test, the quick start) would make
+it skip history silently.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,10 +22,30 @@ from tests.checkout import make_checkout
 from tests.helpers import API_KEY, UNTHROTTLED
 from tests.test_readme import MELTANO, blocks, meltano_env, run
 
+if TYPE_CHECKING:
+    import subprocess
+    from pathlib import Path
+
 pytestmark = pytest.mark.slow
 
 STATE_ID = "dev:tap-chartmogul-to-target-jsonl"
 BOOKMARK = re.compile(r"Starting incremental sync of 'activities' with bookmark value: ([^\s(]+)")
+
+
+def readme_meltano_block(checkout: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The README's Meltano commands as written; its ``meltano run`` is returned, unchecked."""
+    *setup, first_run = [line.replace("<your key>", API_KEY) for line in blocks()["meltano"]]
+    assert setup[0] == "meltano install"
+    assert first_run == "meltano run tap-chartmogul target-jsonl"
+    for line in setup:
+        result = run(line, checkout, env, timeout=600)
+        assert result.returncode == 0, f"{line}\n{result.stderr[-2000:]}"
+        assert API_KEY not in result.stdout + result.stderr
+        if line.startswith("meltano config test"):
+            assert "plugin configuration is valid" in (result.stdout + result.stderr).lower()
+    assert f"TAP_CHARTMOGUL_API_KEY='{API_KEY}'" in (checkout / ".env").read_text()
+    assert API_KEY not in (checkout / "meltano.yml").read_text()
+    return run(first_run, checkout, env, timeout=600)
 
 
 def test_a_first_day_in_one_checkout(tmp_path):
@@ -39,19 +61,17 @@ def test_a_first_day_in_one_checkout(tmp_path):
             TAP_CHARTMOGUL_API_URL=fake.base_url,
             TAP_CHARTMOGUL_REQUESTS_PER_SECOND=str(UNTHROTTLED["requests_per_second"]),
         )
-        for written in blocks()["meltano"]:
-            if written.startswith("meltano run"):
-                break
-            line = written.replace("<your key>", API_KEY)
-            result = run(line, checkout, env, timeout=600)
-            assert result.returncode == 0, f"{line}\n{result.stderr[-2000:]}"
-
-        first = run("meltano run tap-chartmogul target-jsonl", checkout, env, timeout=600)
+        first = readme_meltano_block(checkout, env)
         assert first.returncode == 0, first.stderr[-3000:]
         found = BOOKMARK.search(first.stderr)
         assert found is not None, first.stderr[-3000:]
         assert found.group(1) == "None", found.group(0)  # a first run: no bookmark from anywhere
-        activities = (checkout / "output" / "meltano" / "activities.jsonl").read_text().splitlines()
+        output = checkout / "output" / "meltano"  # target-jsonl's destination_path, meltano.yml
+        written = {path.stem for path in output.glob("*.jsonl")}
+        assert {"customers", "customer_subscriptions", "activities"} <= written
+        assert not any(name.startswith("metrics") for name in written), written  # --exclude
+        assert len((output / "customers.jsonl").read_text().splitlines()) == len(account.customers)
+        activities = (output / "activities.jsonl").read_text().splitlines()
         assert len(activities) == len(account.activities)
         state = run(f"meltano state get {STATE_ID}", checkout, env)
         assert state.returncode == 0, state.stderr[-2000:]

@@ -154,31 +154,11 @@ def meltano_env(**extra: str) -> dict[str, str]:
     return shell_env(PATH=os.pathsep.join([str(MELTANO.parent), shell_env()["PATH"]]), **extra)
 
 
-def test_block_meltano(fake, account, tmp_path):
-    """The Meltano commands as written, in a user's checkout (its .meltano/ and .env, not ours)."""
-    require(MELTANO)
-    checkout = make_checkout(tmp_path / "checkout")
-    env = meltano_env(
-        TAP_CHARTMOGUL_API_URL=fake.base_url,
-        TAP_CHARTMOGUL_REQUESTS_PER_SECOND=str(UNTHROTTLED["requests_per_second"]),
-    )
-    lines = [line.replace("<your key>", API_KEY) for line in blocks()["meltano"]]
-    assert lines[0] == "meltano install"
-    for line in lines:
-        result = run(line, checkout, env, timeout=600)
-        assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
-        assert API_KEY not in result.stdout + result.stderr
-        if line.startswith("meltano config test"):
-            assert "plugin configuration is valid" in (result.stdout + result.stderr).lower()
-    assert f"TAP_CHARTMOGUL_API_KEY='{API_KEY}'" in (checkout / ".env").read_text()
-    assert API_KEY not in (checkout / "meltano.yml").read_text()
-    output = checkout / "output" / "meltano"  # target-jsonl's destination_path in meltano.yml
-    written = {path.stem for path in output.glob("*.jsonl")}
-    assert "customers" in written
-    assert "customer_subscriptions" in written
-    assert not any(name.startswith("metrics") for name in written), written
-    customers = (output / "customers.jsonl").read_text().splitlines()
-    assert len(customers) == len(account.customers)
+def test_block_meltano_runs_in_the_journey():
+    """The Meltano block is run as written by tests/test_journey.py, in a day's sequence."""
+    journey = (ROOT / "tests" / "test_journey.py").read_text()
+    assert 'blocks()["meltano"]' in journey
+    assert blocks()["meltano"][-1] == "meltano run tap-chartmogul target-jsonl"
 
 
 def test_meltano_config_test_without_a_key_shows_the_taps_own_line(tmp_path):
