@@ -1,8 +1,8 @@
 """Stream declarations for ChartMogul's list endpoints; HTTP policy is inherited.
 
 Per-parent fan-outs and invoice-derived streams are in ``fanout_streams``, the metric
-series in ``metrics_streams``. The SDK syncs streams in name order, so ``account`` comes
-first: one cheap request that always returns a record, so a connection test proves the
+series in ``metrics_streams``. The SDK syncs streams in name order (fan-outs last), so ``account``
+comes first: one cheap request that always returns a record, so a connection test proves the
 key at once.
 """
 

@@ -43,15 +43,16 @@ if t.TYPE_CHECKING:
     from pathlib import PurePath
     from types import FrameType
 
+    from singer_sdk import Stream
     from singer_sdk.singerlib import Catalog
 
     from tap_chartmogul.client import ChartMogulStream
 
 __all__ = ["SETTINGS", "STREAM_TYPES", "TapChartMogul"]
 
-#: Every stream, each after the streams it is built from (``DEPENDENCIES``). The SDK syncs
-#: in name order; listings make that order irrelevant to what is
-#: requested.
+#: Every stream, each after the streams it is built from (``DEPENDENCIES``). The SDK writes
+#: them in another order (``TapChartMogul.streams``); listings make either irrelevant to
+#: what is requested.
 STREAM_TYPES: tuple[type[ChartMogulStream], ...] = (
     streams.AccountStream,
     streams.DataSourcesStream,
@@ -114,6 +115,11 @@ def replication_key(stream_type: type[ChartMogulStream]) -> str | None:
     """The replication key a stream class declares, or None for a full-table stream."""
     key = vars(stream_type).get("replication_key")
     return key if isinstance(key, str) else None
+
+
+def _write_rank(stream: Stream) -> tuple[bool, str]:
+    """Fan-out streams (a request per parent: the longest to fetch) after the others."""
+    return (isinstance(stream, fanout_streams.FanOutStream), stream.name)
 
 
 class TapChartMogul(Tap):
@@ -231,6 +237,22 @@ class TapChartMogul(Tap):
             others = {arg: built[other] for arg, other in DEPENDENCIES.get(name, {}).items()}
             built[name] = stream_type(self, run=run, **others)
         return list(built.values())
+
+    @property
+    @override
+    def streams(self) -> dict[str, Stream]:
+        """The streams in the order they are written: in name order, the fan-outs last.
+
+        ``Tap.sync_all`` writes ``self.streams`` one after another, and ``load_streams``
+        (both ``@final``, singer_sdk/tap_base.py) sorts them by name: customer_subscriptions
+        before customers and the invoice streams. Their listings are read ahead anyway, so
+        the order decides only what the SDK writes while the fan-out's requests are still
+        going: written before it, the invoices and their items (hundreds of thousands of
+        records in a thick account) go out during those requests instead of after the last
+        one. tests/test_full_sync.py pins the order.
+        """
+        streams = super().streams
+        return dict(sorted(streams.items(), key=lambda item: _write_rank(item[1])))
 
     # --- signals -----------------------------------------------------------------------
 

@@ -1,12 +1,13 @@
 """One tap run: its listings, its transport, when it begins, how each stream ends.
 
-The SDK writes streams one after another, in name order, and has no concurrency of its
-own (meltano/sdk#2121). So the run reads ahead: every listing a selected stream needs is
-fetched on a background thread from the moment the run begins, and each stream reads its
-listing back when the SDK gets to it. The run knows listings, never stream objects: each
-stream registers its listing with two facts, whether it is selected and which other
-listings it reads, and the run derives the rest (who reads what, how urgent each
-listing's requests are, when memory can be freed, when the run is over).
+The SDK writes streams one after another (in name order, the fan-outs last: the tap's
+``streams``), and has no concurrency of its own (meltano/sdk#2121). So the run reads ahead:
+every listing a selected stream needs is fetched on a background thread from the moment the
+run begins, and each stream reads its listing back when the SDK gets to it. The run knows
+listings, never stream objects: each stream registers its listing with two facts, whether
+it is selected and which other listings it reads, and the run derives the rest (who reads
+what, how urgent each listing's requests are, when memory can be freed, when the run is
+over).
 
 - **Begin.** ``begin`` starts the read-ahead, once, when the first answer of the run
   has been parsed (``attempts`` sees it): the key works, and ``api_url`` is ChartMogul.
@@ -153,9 +154,11 @@ class RunContext:
             if self._begun or self.dry_run:
                 return
             self._begun = True
-            # The SDK writes streams in name order: a listing's requests are as urgent as
-            # the first stream that reads it.
-            order = {name: place for place, name in enumerate(sorted(self._names()))}
+            # A listing's requests are as urgent as the first stream that reads it, in the
+            # order the SDK writes them: by name, the fan-outs last (TapChartMogul.streams).
+            fan_outs = {entry.listing.name for entry in self._entries if entry.fan_out}
+            written = sorted(self._names(), key=lambda name: (name in fan_outs, name))
+            order = {name: place for place, name in enumerate(written)}
             readers: collections.Counter[Listing] = collections.Counter()
             urgency: dict[Listing, int] = {}
             for entry in self._entries:
