@@ -206,8 +206,8 @@ def data_dictionary() -> str:
     """The text of docs/data-dictionary.md: one section and column table per stream."""
     tap = TapChartMogul(config={"api_key": "x"}, parse_env_config=False, validate_config=False)
     out = [DATA_DICTIONARY_INTRO]
-    out.extend(f"- [`{name}`](#{name})" for name in tap.streams)
-    for name, stream in tap.streams.items():
+    out.extend(f"- [`{name}`](#{name})" for name in sorted(tap.streams))
+    for name, stream in sorted(tap.streams.items()):  # by name, as a reader looks them up
         summary = (inspect.getdoc(type(stream)) or "").split("\n\n")[0].replace("\n", " ")
         keys = ", ".join(f"`{key}`" for key in stream.primary_keys or ())
         replication = (

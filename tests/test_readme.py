@@ -39,6 +39,8 @@ RUN_ELSEWHERE = {
         "bash scripts/quickstart.sh": ROOT / "tests" / "test_warehouse.py",
         "bash scripts/test.sh": ROOT / ".ci" / "run",
     },
+    # Run as written, in a day's sequence in one checkout (test_meltano_block_runs_in_the_journey).
+    "meltano": {"meltano run tap-chartmogul target-jsonl": ROOT / "tests" / "test_journey.py"},
 }
 
 
@@ -154,7 +156,7 @@ def meltano_env(**extra: str) -> dict[str, str]:
     return shell_env(PATH=os.pathsep.join([str(MELTANO.parent), shell_env()["PATH"]]), **extra)
 
 
-def test_block_meltano_runs_in_the_journey():
+def test_meltano_block_runs_in_the_journey():
     """The Meltano block is run as written by tests/test_journey.py, in a day's sequence."""
     journey = (ROOT / "tests" / "test_journey.py").read_text()
     assert 'blocks()["meltano"]' in journey
