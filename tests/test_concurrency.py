@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
 from tap_chartmogul.run.pacing import Pacer
+from tap_chartmogul.run.session import Transport
 from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, fake_config, records, run_sync
 
@@ -176,3 +179,44 @@ def test_pacer_serves_listing_pages_before_fan_out_requests():
         assert pacer.try_send(entry) is None  # the page is first
     assert pacer.try_send(page) == 0.0
     assert send_in_order(pacer, bulk, clock) == pytest.approx([100.1, 100.2, 100.3])
+
+
+def test_pacer_admits_no_more_sends_than_free_connections():
+    clock = FakeClock()
+    pacer = Pacer(10, connections=2, clock=clock)
+    entries = [pacer.register((0, 0)) for _ in range(3)]
+    assert send_in_order(pacer, entries[:2], clock) == pytest.approx([100.0, 100.1])
+    clock.now += 5.0  # both still in flight, however long it takes: no send time is due
+    assert pacer.try_send(entries[2]) is None
+    pacer.release()
+    assert pacer.try_send(entries[2]) == 0.0
+
+
+def test_a_server_holding_every_connection_cannot_bunch_admitted_requests():
+    """Requests admitted while a slow server holds every connection do not leave together.
+
+    Two slow answers hold both connections for 1.5 s while 18 more requests want to go
+    at 10 per second. Admitted without a connection, they waited in the pool and reached
+    the server together the moment it let go: 18 arrivals within 0.75 s.
+    """
+    account = FakeAccount(customers=3, seed=8)
+    transport = Transport(
+        requests_per_second=10, max_connections=2, deadline_seconds=30, max_bytes=2**20
+    )
+    with FakeChartMogul(account, api_key=API_KEY, fault_slow_seconds=1.5) as server:
+        server.script(r"^/v1/plans$", ["slow", "slow"])
+        session = transport.session()
+        session.auth = (API_KEY, "")
+        threads = [
+            threading.Thread(target=session.get, args=(f"{server.base_url}/v1/plans",))
+            for _ in range(20)
+        ]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.01)  # in order: the two slow answers go to the first two
+        for thread in threads:
+            thread.join(timeout=30)
+        starts = [r.started for r in server.requests]
+    transport.close()
+    assert len(starts) == 20
+    assert max_in_any_window(starts, 1.0 - ARRIVAL_SPREAD) <= 10

@@ -23,7 +23,6 @@ import itertools
 import random
 import threading
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -93,7 +92,7 @@ class FakeChartMogul(Harness):
         self._idle = threading.Condition(self._lock)
         self._log: list[RequestRecord] = []
         self._scripts = []
-        self._window = deque()
+        self._window = []
         self._in_flight = 0
         self.peak_in_flight = 0
         """Most requests handled at once since start / :meth:`reset_log` (client concurrency)."""

@@ -7,13 +7,16 @@ count too: "all requests count"); ``latency`` is slept while holding the connect
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 from .wire import Wire
 
+#: Arrivals kept: a request is seen at most this late after it arrived (GIL, latency).
+_WINDOW_KEPT_SECONDS = 30.0
+
 if TYPE_CHECKING:
     import threading
-    from collections import deque
     from collections.abc import Callable
 
 
@@ -21,7 +24,7 @@ class Limits(Wire):
     """In-flight accounting, the connection cap, the rate window and the waits."""
 
     _idle: threading.Condition
-    _window: deque[float]
+    _window: list[float]
     max_connections: int | None
     rate_limit_rps: int | None
     latency: float
@@ -57,15 +60,23 @@ class Limits(Wire):
             return self._idle.wait_for(lambda: not self._in_flight, timeout)
 
     def _rate_limited(self, now: float) -> bool:
+        """More than the limit arrived in the second up to ``now`` (this one included).
+
+        Arrivals are kernel receive times, and threads can see them out of order (one
+        waits for the GIL while a later arrival is handled), so the window is kept sorted
+        and counted between two bounds: a deque popped from the left miscounted a late
+        early arrival as in the window for as long as a newer one stood before it.
+        """
         limit = self.rate_limit_rps
         if not limit:
             return False
         with self._lock:
             window = self._window
-            while window and window[0] <= now - 1.0:
-                window.popleft()
-            window.append(now)
-            return len(window) > limit
+            bisect.insort(window, now)
+            if window[0] < window[-1] - _WINDOW_KEPT_SECONDS:
+                del window[: bisect.bisect_left(window, window[-1] - _WINDOW_KEPT_SECONDS)]
+            count = bisect.bisect_right(window, now) - bisect.bisect_right(window, now - 1.0)
+            return count > limit
 
     def _sleep(self, seconds: float) -> None:
         if seconds and seconds > 0:

@@ -10,11 +10,15 @@ stalled the in-order fan-out and cost 10% of the rate at 300 ms; an ordered queu
 from __future__ import annotations
 
 import collections
+import contextlib
 import heapq
 import itertools
 import threading
 import time
 import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: The window the rate is counted over (the default rate leaves room for jitter).
 WINDOW_SECONDS = 1.0
@@ -33,6 +37,12 @@ class Pacer:
       up late (a busy CPU) cannot make several leave together, because each send is also
       admitted against the actual send times of the last second (never more than
       ``rate`` in any one-second window).
+    - Connections: a send is admitted only while fewer than ``connections`` requests are
+      in flight (``turn`` holds a slot until the response is read). A request admitted
+      without a free connection waited in the pool instead; while a slow server held
+      every connection, a second of admissions piled up there and left together the
+      moment the connections came back, 37 at once in the daily benchmark, which
+      ChartMogul's window counts as one second and answers with 429s.
     - Priority: waiting requests are served in priority order, then in arrival order. A
       listing is a chain (each page needs the previous page's cursor), so at most one of
       its requests waits at a time and it can only go as fast as the latency allows: its
@@ -43,9 +53,16 @@ class Pacer:
       writes sooner goes first.
     """
 
-    def __init__(self, rate: int, clock: t.Callable[[], float] = time.monotonic) -> None:
-        """``rate`` requests per second at most; ``clock`` is injectable for tests."""
+    def __init__(
+        self,
+        rate: int,
+        connections: int | None = None,
+        clock: t.Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``rate`` per second, ``connections`` in flight at most; ``clock`` for tests."""
         self.rate = rate
+        self.connections = connections
+        self._in_flight = 0
         self.interval = 1.0 / rate
         self._clock = clock
         self._next = 0.0
@@ -64,10 +81,13 @@ class Pacer:
     def try_send(self, entry: tuple[Priority, int]) -> float | None:
         """Send ``entry`` now if it is first and its time has come (0.0).
 
-        Otherwise: how long until its time if it is first, or None if others come first.
+        Otherwise: how long until its time if it is first, or None if others come first
+        or every connection is taken (``release`` wakes the waiters).
         """
         with self._condition:
             if self._queue[0] != entry:
+                return None
+            if self.connections is not None and self._in_flight >= self.connections:
                 return None
             now = self._clock()
             wait = self._next - now
@@ -77,12 +97,28 @@ class Pacer:
                 return wait
             heapq.heappop(self._queue)
             self._sent.append(now)
+            self._in_flight += 1
             # Keep to the grid (a send a little late makes up for it with a shorter gap),
             # but after a longer delay start afresh: lost slots are never made up in a burst.
             scheduled = self._next
             self._next = (scheduled if now - scheduled <= self.interval else now) + self.interval
             self._condition.notify_all()
             return 0.0
+
+    def release(self) -> None:
+        """A sent request's response was read (or failed): its connection is free."""
+        with self._condition:
+            self._in_flight -= 1
+            self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def turn(self, priority: Priority = URGENT) -> Iterator[None]:
+        """Wait for a send time and a free connection; hold the connection in the block."""
+        self.wait_turn(priority)
+        try:
+            yield
+        finally:
+            self.release()
 
     def withdraw(self, entry: tuple[Priority, int]) -> None:
         """Leave the queue without sending (the waiting thread was interrupted)."""
@@ -93,7 +129,7 @@ class Pacer:
                 self._condition.notify_all()
 
     def wait_turn(self, priority: Priority = URGENT) -> None:
-        """Block until this request may be sent.
+        """Block until this request may be sent (``release`` must follow; see ``turn``).
 
         The check and the wait happen under one hold of the lock (a ``Condition`` over a
         re-entrant lock), so a send that frees the head cannot slip between them unseen.

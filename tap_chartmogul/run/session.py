@@ -69,7 +69,7 @@ class Transport:
         max_bytes: int,
     ) -> None:
         """Build the pacer and the pool."""
-        self.pacer = Pacer(requests_per_second)
+        self.pacer = Pacer(requests_per_second, max_connections)
         self.adapter = _DeadlineAdapter(max_connections)
         self.deadline_seconds = deadline_seconds
         self.max_bytes = max_bytes
@@ -95,12 +95,19 @@ class ChartMogulSession(requests.Session):
         self.mount("http://", transport.adapter)
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
-        """Wait for the paced send time, then send within the deadline and the size limit."""
+        """Wait for the paced send time and a connection; send within the deadline and size.
+
+        The pacer's connection slot is held until the body is read, when urllib3 has
+        returned the connection to the pool: so the pool never makes an admitted request
+        wait, and admitted requests cannot pile up behind a slow server.
+        """
         transport = self.transport
         kwargs.update(self.environment_for(request.url or "", kwargs))
         kwargs["stream"] = True  # the body is read here, within the size limit
-        transport.pacer.wait_turn(self.priority)
-        with WATCHDOG.guard(transport.deadline_seconds) as guard:
+        with (
+            transport.pacer.turn(self.priority),
+            WATCHDOG.guard(transport.deadline_seconds) as guard,
+        ):
             try:
                 response = super().send(request, **kwargs)
                 read_body(response, transport.max_bytes)
