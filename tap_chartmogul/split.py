@@ -15,10 +15,12 @@ rate limit allows). A long listing is therefore read as several chains at once:
   a hint. Each seeded chain ends where the chain above it meets the seeded chain's first
   record (the server's own order decides the boundary, not a comparison of ours); the
   run checks that every chain met its successor, that every seeded page's cursor lies
-  below its seed and descends, that no seed was ignored, and, where the first page still
-  carries the legacy ``total_pages``, that the count agrees. The first chain's records
-  flow at once (they are what one chain reads); the seeded chains' wait in spillable
-  buffers until every check has passed. Otherwise (a cursor that does not decode as
+  below its seed and descends, that no seed was ignored (no seeded chain began with the
+  head's first record, and chains that began with the same record are neighbours: nothing
+  was created between their seeds, as in the gap after a bulk import), and, where the
+  first page still carries the legacy ``total_pages``, that the count agrees. The first
+  chain's records flow at once (they are what one chain reads); the seeded chains' wait
+  in spillable buffers until every check has passed. Otherwise (a cursor that does not decode as
   recorded, a seeded cursor ChartMogul refuses with any 4xx, a failed check) the first
   chain simply goes on from where it stopped, with one INFO line: the read is then exactly
   the sequential one. A wrong guess costs time, never a record, never the run.
@@ -292,10 +294,14 @@ class KeysetGroup:
             context["cursor"] = seed_cursor(chain.seed_ns, self.seed_id or "")
         return context
 
-    def _began_with(self, ident: object) -> bool:
-        """Whether another chain already began with record ``ident`` (a seed was ignored)."""
-        with self._lock:
-            return any(c.first == ident for c in self.chains if c.first not in (_PENDING, _EMPTY))
+    def _repeats_head(self, ident: object) -> bool:
+        """Whether a seeded chain began with the listing's newest record (its seed ignored).
+
+        Every seed lies below a cursor the head was given, so no seeded chain can begin with
+        the head's first record unless the server started it at the top. Two seeded chains
+        may begin with the same record: nothing was created between their seeds.
+        """
+        return self.head.first is not _PENDING and self.head.first == ident
 
     def _stop(self, chain: _Chain) -> object:
         """The id this chain stops before: its nearest non-empty successor's first record.
@@ -322,7 +328,7 @@ class KeysetGroup:
         try:
             for record in self.stream.request_records(self._context(chain)):
                 ident = record.get(self.id_field)
-                if chain.first is _PENDING and (ident is None or self._began_with(ident)):
+                if chain.first is _PENDING and (ident is None or self._repeats_head(ident)):
                     ignored = "a seeded cursor was ignored"
                     self._trouble(chain, "a record without an id" if ident is None else ignored)
                     return
@@ -395,8 +401,7 @@ class KeysetGroup:
         """Why the split read cannot be trusted, or None when every check passed."""
         if self.reason:
             return self.reason
-        firsts = [c.first for c in self.chains if c.first is not _EMPTY]
-        if len(firsts) != len(set(firsts)):
+        if not self._firsts_in_order():
             return "a seeded cursor was ignored: two chains began with the same record"
         for chain in self.chains:
             if chain.problem:
@@ -409,6 +414,24 @@ class KeysetGroup:
             if math.ceil(total / PAGE_SIZE) != self.total_pages:
                 return f"{total} records do not make the first page's {self.total_pages} pages"
         return None
+
+    def _firsts_in_order(self) -> bool:
+        """Whether chains that began with the same record are neighbours, below the head.
+
+        Neighbours are an empty range between two seeds (the upper one met the lower one
+        at its first record); the same record further apart, or the head's, is a seed the
+        server did not honour.
+        """
+        seen: set[object] = set()
+        previous: object = _EMPTY
+        for chain in self.chains:
+            first = chain.first
+            if first is not _EMPTY and first != previous:
+                if first in seen:
+                    return False
+                seen.add(first)
+            previous = first
+        return self.head.first is _EMPTY or all(c.first != self.head.first for c in self.chains[1:])
 
     @staticmethod
     def _successors(chain: _Chain) -> Iterator[_Chain]:

@@ -914,3 +914,17 @@ def test_requests_count_from_when_they_arrived_not_from_when_the_fake_got_to_the
         late = fake.requests[-1]
     assert late.ended - sent >= 0.5  # answered once the fake got to it...
     assert late.started - sent < 0.3  # ...but counted from its arrival
+
+
+def test_rate_window_counts_arrivals_seen_out_of_order(server: FakeChartMogul):
+    """An early arrival seen late (its thread waited for the GIL) leaves the window on time.
+
+    Kept in the order seen, the window held the 10.0 arrival behind the 10.5 one and still
+    counted it at 11.2, answering a third request 429 with two in the trailing second.
+    """
+    server.rate_limit_rps = 2
+    server._window.clear()  # the fixture's earlier requests
+    assert not server._rate_limited(10.5)
+    assert not server._rate_limited(10.0)
+    assert not server._rate_limited(11.2)  # 10.5 and 11.2 arrived in (10.2, 11.2]
+    assert server._rate_limited(11.3)  # three in (10.3, 11.3]

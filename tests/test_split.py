@@ -14,11 +14,12 @@ import base64
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul.journal import SORT_KEYS
 from tap_chartmogul.split import LONG_PAGES, decode_cursor
 from tests.helpers import API_KEY, fake_config, made_up_cursors, records, run_sync
 from tests.hostile_servers import CursorProxy
@@ -104,6 +105,35 @@ def test_records_created_during_the_read_are_neither_lost_nor_doubled(long_accou
     assert len(got) == len(set(got))
     assert got == before  # what one chain started at the same moment reads
     assert len(seeded(fake, "/v1/subscription_events")) >= 2
+
+
+def test_seeds_in_a_gap_of_creation_times_cost_a_request_not_the_split(caplog):
+    """A bulk import years before the daily records: halving lands seeds in the gap.
+
+    Two seeds with nothing created between them start at the same record; that is an empty
+    range (the upper chain meets the lower one at once), not a seed the server ignored.
+    Taken for one, it sent the whole listing back to one chain.
+    """
+    account = one_source(FakeAccount(customers=5000, seed=17))
+    events = account.subscription_events
+    imported = datetime(2019, 3, 1, tzinfo=UTC)
+    daily = datetime(2026, 11, 1, tzinfo=UTC)
+    for n, event in enumerate(reversed(events)):  # oldest first
+        old = n < len(events) // 2
+        moment = imported + timedelta(milliseconds=n) if old else daily + timedelta(seconds=n)
+        event["created_at"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    events.sort(key=SORT_KEYS["subscription_events"])
+    account.touch()
+    with (
+        FakeChartMogul(account, api_key=API_KEY, latency=0.01) as fake,
+        caplog.at_level(logging.INFO),
+    ):
+        messages = run_sync(fake_config(fake), streams=["subscription_events"])
+        expected = in_order(fake.api.collections["subscription_events"].view().records, "id")
+        made_up = seeded(fake, "/v1/subscription_events")
+    assert [r["id"] for r in records(messages, "subscription_events")] == expected
+    assert not [m for m in caplog.messages if FALLBACK in m]
+    assert len(made_up) >= 3
 
 
 def test_parts_per_data_source_hold_every_record_once():
