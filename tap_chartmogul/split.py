@@ -19,16 +19,23 @@ rate limit allows). A long listing is therefore read as several chains at once:
   head's first record, and chains that began with the same record are neighbours: nothing
   was created between their seeds, as in the gap after a bulk import), and, where the
   first page still carries the legacy ``total_pages``, that the count agrees. The first
-  chain's records flow at once (they are what one chain reads); the seeded chains' wait
-  in spillable buffers until every check has passed. Otherwise (a cursor that does not decode as
-  recorded, a seeded cursor ChartMogul refuses with any 4xx, a failed check) the first
-  chain simply goes on from where it stopped, with one INFO line: the read is then exactly
-  the sequential one. A wrong guess costs time, never a record, never the run.
-- **Adaptively, and only as far as the rate limit can use.** A chain that has pages left
-  splits its remaining range at the midpoint while fewer chains run than
-  ``requests_per_second`` x the observed time per page (at most ``max_connections``): a
-  bulk import packs years of invoices into minutes of creation time, and repeated halving
-  finds them wherever they are.
+  chain's records flow at once (they are what one chain reads); a seeded chain's follow,
+  from a spillable buffer, once the chain above ended at its first record and that chain
+  is trusted (its first record is not the head's, its first page passed the checks); the
+  last chain only once every chain has ended and the counts agree. Otherwise (a cursor
+  that does not decode as recorded, a seeded cursor ChartMogul refuses with any 4xx, a
+  failed check) the earliest chain not yet ended where it met the next simply reads on
+  alone, with one INFO line, and the chains below it are dropped: what was written came
+  from chains each met exactly where the one above stopped, and the rest is the
+  sequential read from there. A wrong guess costs time, never a record, never the run.
+- **Adaptively, in order, and only as far as the rate limit can use.** While fewer
+  chains run than ``requests_per_second`` x the observed time per page (at most
+  ``max_connections``), the first chain from the top with a long way left is split
+  ``SEGMENT_PAGES`` ahead of where it is (judged by the creation times its latest page
+  spanned: a bulk import packs years of invoices into minutes, daily growth is sparse),
+  or at the middle of what it has left when that is short. Chains then end from the top
+  down, seconds apart, so a long listing's records are written while its last pages are
+  still read, not all after them.
 """
 
 from __future__ import annotations
@@ -61,6 +68,11 @@ RECORDED_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{9})Z&(
 LONG_PAGES = 10
 #: A chain is split only when it is estimated to have at least this many pages left.
 MIN_PAGES_TO_SPLIT = 3
+#: A chain with more left than twice this is split this many pages ahead of where it is,
+#: not at the middle: chains then end in order from the top, a few seconds apart, and each
+#: one's records are written while the chains below still read (about one request more per
+#: this many pages).
+SEGMENT_PAGES = 20
 #: Creation times are ChartMogul's own: nothing was created in it before it existed.
 EARLIEST_CREATION = datetime(2014, 1, 1, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -150,12 +162,24 @@ class _Chain:
     pages: int = 0
     count: int = 0
     position_ns: int | None = None
+    #: How far (ns) its latest page moved it: the creation times one page spans here.
+    step_ns: int | None = None
     started: float = field(default_factory=time.monotonic)
     last_page: float = field(default_factory=time.monotonic)
     met: bool = False
     reached_end: bool = False
     problem: str | None = None
     listing: Listing | None = None
+    #: At its meeting point: None until decided, False to end there, True to read on alone.
+    goes_on: bool | None = None
+    ended: bool = False
+
+    def moved_to(self, position: int) -> None:
+        """A page's cursor put the chain at ``position``."""
+        previous = self.position_ns if self.position_ns is not None else self.seed_ns
+        if previous is not None:
+            self.step_ns = previous - position
+        self.position_ns = position
 
     def announce(self, first: object) -> None:
         """Say what this chain's first record is (its predecessor stops there)."""
@@ -211,7 +235,12 @@ class KeysetGroup:
         self.total_pages: int | None = None
         #: A real id of the listing, for the seeds (the first cursor's).
         self.seed_id: str | None = None
+        #: Why the split cannot be trusted (any chain's trouble, any time), once known.
+        self.failed: str | None = None
         self._lock = threading.Lock()
+        #: Notified whenever a chain announces, settles or is decided.
+        self._changed = threading.Condition(self._lock)
+        self._said = False
 
     # --- one page at a time --------------------------------------------------------------
 
@@ -244,38 +273,70 @@ class KeysetGroup:
             self._trouble(chain, "a page's cursor did not descend")
         if chain.seed_ns is not None and position >= chain.seed_ns:
             self._trouble(chain, "a page's cursor lies above the chain's seed")
-        chain.position_ns = position
+        chain.moved_to(position)
         self._maybe_split(chain)
 
-    def _trouble(self, chain: _Chain, problem: str) -> None:
-        """A chain cannot be trusted: no more splits (the head will go on alone)."""
-        chain.problem = chain.problem or problem
+    def _trouble(self, chain: _Chain, problem: str, *, unless_trusted: bool = False) -> bool:
+        """A chain cannot be trusted: no more splits; the earliest undecided chain goes on.
+
+        ``unless_trusted``: not if the chain above already ended at this one's first record
+        (then the failure is the listing's own, and False says so); checked and marked in
+        one hold of the lock, so the chain above cannot decide in between.
+        """
+        with self._changed:
+            index = self.chains.index(chain)
+            if unless_trusted and index > 0 and self.chains[index - 1].goes_on is False:
+                return False
+            chain.problem = chain.problem or problem
+            self.failed = self.failed or problem
+            self._changed.notify_all()
         self._stop_splitting(problem)
+        return True
 
     def _maybe_split(self, chain: _Chain) -> None:
+        """Split the first chain (from the top) that has a long way left, if a chain is free.
+
+        The first, so that chains end in listing order and their records can be written
+        while the rest is read; ``SEGMENT_PAGES`` ahead when it has far to go (judged by the
+        creation times its latest page spanned: a bulk import is dense, a year of daily
+        growth sparse), else in the middle of what it has left.
+        """
         if self.splitting and self.long and self.lower_ns is None:
             self.lower_ns = _ns(self._lower())  # may cost one request, once
         with self._lock:
             if not (self.splitting and self.long) or chain.position_ns is None:
                 return
-            active = sum(1 for c in self.chains if not (c.met or c.reached_end or c.problem))
-            if active >= self.budget.chains():
+            active = [c for c in self.chains if not (c.met or c.reached_end or c.problem)]
+            if len(active) >= self.budget.chains():
                 return
-            below = chain.successor.seed_ns if chain.successor else self.lower_ns
+            first = next((c for c in active if self._pages_left(c) >= MIN_PAGES_TO_SPLIT), None)
+            if first is not chain or chain.step_ns is None:
+                return
+            below = self._floor(chain)
             position = chain.position_ns
-            if below is None or position - below < MIN_SPLIT_NS:
+            if self._pages_left(chain) > 2 * SEGMENT_PAGES:
+                seed = position - chain.step_ns * SEGMENT_PAGES
+            else:
+                seed = below + (position - below) // 2
+            if not below + MIN_SPLIT_NS <= seed <= position - MIN_SPLIT_NS:
                 return
-            start = chain.seed_ns if chain.seed_ns is not None else None
-            if start is not None and chain.pages >= 1 and start > position:
-                per_page = (start - position) / chain.pages
-                if (position - below) / per_page < MIN_PAGES_TO_SPLIT:
-                    return
-            middle = below + (position - below) // 2
-            new = _Chain(seed_ns=middle, successor=chain.successor)
+            new = _Chain(seed_ns=seed, successor=chain.successor)
+            new.listing = self.buffer(lambda: self._walk(new))
             chain.successor = new
             self.chains.insert(self.chains.index(chain) + 1, new)
-        new.listing = self.buffer(lambda: self._walk(new))
         new.listing.start()
+
+    def _floor(self, chain: _Chain) -> int:
+        """Where the chain's range ends: the seed below it, or the earliest creation."""
+        if chain.successor is not None and chain.successor.seed_ns is not None:
+            return chain.successor.seed_ns
+        return self.lower_ns or 0
+
+    def _pages_left(self, chain: _Chain) -> float:
+        """Pages a chain is estimated to have left (0 when it cannot tell yet)."""
+        if chain.position_ns is None or not chain.step_ns or chain.step_ns <= 0:
+            return 0.0
+        return (chain.position_ns - self._floor(chain)) / chain.step_ns
 
     def _stop_splitting(self, reason: str) -> None:
         with self._lock:
@@ -318,12 +379,20 @@ class KeysetGroup:
             successor = successor.successor
         return _END
 
+    def _announce(self, chain: _Chain, first: object) -> None:
+        chain.announce(first)
+        with self._changed:
+            self._changed.notify_all()
+
     def _walk(self, chain: _Chain) -> Iterator[Record]:
         """A seeded chain's records, up to its successor's first (on its buffer's thread).
 
-        Whatever ends it early (a refused cursor, a server that gave up) makes it a chain
-        not to trust, never a failed run: the head goes on alone, and meets any real
-        trouble itself.
+        At the meeting point the chain waits to be told whether the chain below is to be
+        trusted (it ends there) or not (it reads on alone, as one chain would). Whatever
+        ends it early before it is trusted (a refused cursor, a server that gave up) makes
+        it a chain not to trust, never a failed run: an earlier chain goes on alone and
+        meets any real trouble itself. Once trusted (the chain above ended at its first
+        record), a failure is the listing's own, raised where one chain would raise it.
         """
         try:
             for record in self.stream.request_records(self._context(chain)):
@@ -332,70 +401,169 @@ class KeysetGroup:
                     ignored = "a seeded cursor was ignored"
                     self._trouble(chain, "a record without an id" if ident is None else ignored)
                     return
-                chain.announce(ident)
-                if ident == self._stop(chain):
+                self._announce(chain, ident)
+                if not chain.goes_on and ident == self._stop(chain):
                     chain.met = True
-                    return
+                    if not self._goes_on(chain):
+                        return
                 chain.count += 1
                 yield record
             chain.reached_end = True
         except RunCancelledError:
             raise
-        except ChartMogulAPIError as error:
-            status = error.status or 0
-            refused = "refused" if 400 <= status < 500 else "failed on"  # noqa: PLR2004 - any 4xx
-            self._trouble(chain, f"ChartMogul {refused} a seeded cursor (HTTP {status})")
-        except TapChartMogulError as error:
-            self._trouble(chain, f"a seeded chain failed ({error})")
+        except (ChartMogulAPIError, TapChartMogulError) as error:
+            if isinstance(error, ChartMogulAPIError):
+                status = error.status or 0
+                refused = "refused" if 400 <= status < 500 else "failed on"  # noqa: PLR2004 - any 4xx
+                problem = f"ChartMogul {refused} a seeded cursor (HTTP {status})"
+            else:
+                problem = f"a seeded chain failed ({error})"
+            if not self._trouble(chain, problem, unless_trusted=True):
+                raise
         finally:
-            chain.announce(_EMPTY)  # a no-op once announced; else its predecessor reads on
+            self._announce(chain, _EMPTY)  # a no-op once announced; else its predecessor reads on
+            self._settle(chain)
+
+    def _settle(self, chain: _Chain) -> None:
+        """The chain's walk is over: whatever was undecided about it, it ends."""
+        with self._changed:
+            chain.ended = True
+            if chain.goes_on is None:
+                chain.goes_on = False
+            self._changed.notify_all()
+
+    def _goes_on(self, chain: _Chain) -> bool:
+        """At its meeting point: whether ``chain`` reads on alone (True) or ends (False).
+
+        It ends once the chain below is trusted: that chain began with a record of the
+        server's (not the head's) and its first page passed the checks. Before the last
+        chain is trusted every chain must have ended and the whole read pass the checks
+        (the counts), so a failed check can still fall back. Any trouble first: the
+        earliest undecided chain reads on alone, the later ones are dropped.
+        """
+        with self._changed:
+            while chain.goes_on is None:
+                if self.stream.run.cancelled.is_set():
+                    raise RunCancelledError(self.stream.name)
+                problem = self.failed or self._below_is_untrusted(chain)
+                if problem is not None:
+                    self._fall_back(problem)
+                elif self._below_is_trusted(chain):
+                    chain.goes_on = False
+                    self._changed.notify_all()
+                else:
+                    self._changed.wait(timeout=0.5)
+            return chain.goes_on
+
+    def _below(self, chain: _Chain) -> tuple[_Chain | None, bool]:
+        """The nearest chain below with records, and whether it is the last such chain."""
+        below = chain.successor
+        while below is not None and below.first is _EMPTY:
+            below = below.successor
+        if below is None:
+            return None, True
+        rest = below.successor
+        while rest is not None and rest.first is _EMPTY and rest.ended:
+            rest = rest.successor
+        return below, rest is None
+
+    def _below_is_untrusted(self, chain: _Chain) -> str | None:
+        below, _ = self._below(chain)
+        if below is None:
+            return None
+        if below.problem:
+            return below.problem
+        if below.first is not _PENDING and below.first == self.head.first:
+            return "a seeded cursor was ignored: a chain began with the listing's first record"
+        return None
+
+    def _below_is_trusted(self, chain: _Chain) -> bool:
+        below, last = self._below(chain)
+        head = self.head.first
+        if below is None or below.first is _PENDING or head is _PENDING:
+            return False
+        if not last:
+            return True
+        if not all(c.ended or c.met for c in self.chains if c is not chain):
+            return False
+        problem = self._verdict()
+        if problem is not None:
+            self.failed = self.failed or problem
+            return False
+        return True
+
+    def _fall_back(self, problem: str) -> None:
+        """The earliest undecided chain reads on alone; the ones below it are dropped."""
+        self.splitting = False
+        self.reason = self.reason or problem
+        # Alive: a chain whose walk ended (empty, or failed before it was trusted) cannot go
+        # on, and one that failed has an undecided chain above it, which covers its range.
+        going = next(c for c in self.chains if c.goes_on is None and not c.ended)
+        going.goes_on = True
+        dropped = self.chains[self.chains.index(going) + 1 :]
+        for chain in dropped:
+            if chain.goes_on is None:
+                chain.goes_on = False
+            if chain.listing is not None:
+                chain.listing.cancel()
+        self._changed.notify_all()
+        self._say_one_chain(problem)
+
+    def _say_one_chain(self, problem: str) -> None:
+        """The one INFO line of a split not taken (once per group)."""
+        if not self._said:
+            self._said = True
+            self.stream.logger.info(
+                "%s: read as one chain after all (%s); nothing was lost", self.stream.name, problem
+            )
 
     def records(self) -> Iterator[Record]:
-        """Every record of the group, in chain order (on the caller's thread)."""
+        """Every record of the group, in chain order (on the caller's thread).
+
+        The head's records flow at once; each seeded chain's follow as soon as the chain
+        above ended at its first record, while the chains below are still reading.
+        """
         head = self.head
         pages = iter(self.stream.request_records(self._context(head)))
-        held: Record | None = None
         for record in pages:
             if self.abandoned:
                 return
             ident = record.get(self.id_field)
-            head.announce(ident)
-            if ident == self._stop(head):
-                head.met, held = True, record
-                break
+            self._announce(head, ident)
+            if not head.goes_on and ident == self._stop(head):
+                head.met = True
+                if not self._goes_on(head):
+                    break
             head.count += 1
             yield record
         else:
             head.reached_end = True
-        if self.abandoned:
+            self._settle(head)
+            self._drop(self.chains[1:])
+            problem = self.failed or self.reason
+            if problem and (len(self.chains) > 1 or self.long):
+                self._say_one_chain(problem)
             return
-        seeded = self._wait_for_seeded()
-        problem = self._verdict()
-        if problem is None:
-            for chain in seeded:
-                yield from chain.listing.read()  # type: ignore[union-attr]
-                chain.listing.close()  # type: ignore[union-attr]
-            return
-        if seeded or self.long:
-            self.stream.logger.info(
-                "%s: read as one chain after all (%s); nothing was lost", self.stream.name, problem
-            )
-        for chain in seeded:
-            chain.listing.cancel()  # type: ignore[union-attr]
-            chain.listing.close()  # type: ignore[union-attr]
-        if held is not None:
-            yield held
-            yield from pages
+        chain = head
+        while (chain := chain.successor) is not None:  # type: ignore[assignment]
+            listing = chain.listing
+            if listing is None:  # pragma: no cover - set before the chain is linked
+                break
+            yield from listing.read()
+            listing.close()
+            if chain.goes_on or chain.reached_end:
+                break
+        with self._lock:
+            self.splitting = False
+            rest = self.chains[self.chains.index(chain) + 1 :] if chain is not None else []
+        self._drop(rest)
 
-    def _wait_for_seeded(self) -> list[_Chain]:
-        """Wait until every seeded chain has ended (splits may add chains meanwhile)."""
-        while True:
-            with self._lock:
-                running = [c for c in self.chains[1:] if c.listing and not c.listing.done]
-                if not running:
-                    self.splitting = False
-                    return self.chains[1:]
-            running[0].listing.wait_done(self.stream.run.cancelled)  # type: ignore[union-attr]
+    @staticmethod
+    def _drop(chains: list[_Chain]) -> None:
+        for chain in chains:
+            if chain.listing is not None:
+                chain.listing.cancel()
+                chain.listing.close()
 
     def _verdict(self) -> str | None:
         """Why the split read cannot be trusted, or None when every check passed."""

@@ -11,9 +11,13 @@ emits every record once (``tests/hostile_servers.CursorProxy`` plays those serve
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
+import json
 import logging
 import threading
 import time
+import typing as t
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +25,7 @@ import pytest
 from fake_chartmogul import FakeAccount, FakeChartMogul
 from fake_chartmogul.journal import SORT_KEYS
 from tap_chartmogul.split import LONG_PAGES, decode_cursor
+from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, fake_config, made_up_cursors, records, run_sync
 from tests.hostile_servers import CursorProxy
 
@@ -134,6 +139,52 @@ def test_seeds_in_a_gap_of_creation_times_cost_a_request_not_the_split(caplog):
     assert [r["id"] for r in records(messages, "subscription_events")] == expected
     assert not [m for m in caplog.messages if FALLBACK in m]
     assert len(made_up) >= 3
+
+
+class CountingBytes(io.BytesIO):
+    """The tap's stdout, counting the records written so far."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records = 0
+
+    def write(self, data: t.Any) -> int:
+        self.records += bytes(data).count(b'"type":"RECORD"')
+        return super().write(data)
+
+
+def test_chains_are_written_in_order_while_the_chains_below_still_read(long_account):
+    """Each chain's records go out once the chain above has met it, not after the last.
+
+    Chains end in listing order (split a few pages ahead, from the top), so most of a long
+    listing is written while its last pages are read. Held until every chain had ended,
+    as before, a sixth of it had been written when the last page was asked for.
+    """
+    with FakeChartMogul(long_account, api_key=API_KEY, latency=0.5) as fake:
+        out = CountingBytes()
+        written_when_asked: list[int] = []
+        dispatch = fake._harness
+
+        def note(handler: t.Any, split: t.Any) -> bool:
+            if handler.path.startswith("/v1/invoices"):
+                written_when_asked.append(out.records)
+            return dispatch(handler, split)
+
+        fake._harness = note  # type: ignore[method-assign]
+        tap = TapChartMogul(config=fake_config(fake), parse_env_config=False)
+        for name, stream in tap.streams.items():
+            stream.selected = name == "invoices"
+        wrapper = io.TextIOWrapper(out, encoding="utf-8")  # the writer uses stdout.buffer
+        with contextlib.redirect_stdout(wrapper):
+            tap.sync_all()
+        wrapper.flush()
+        text = out.getvalue().decode()
+        expected = in_order(fake.api.collections["invoices"].view().records, "uuid")
+        made_up = seeded(fake, "/v1/invoices")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [m["record"]["uuid"] for m in lines if m["type"] == "RECORD"] == expected
+    assert len(made_up) >= 3
+    assert written_when_asked[-1] > len(expected) / 3
 
 
 def test_parts_per_data_source_hold_every_record_once():
