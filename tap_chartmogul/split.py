@@ -71,7 +71,7 @@ MIN_PAGES_TO_SPLIT = 3
 #: A chain with more left than twice this is split this many pages ahead of where it is,
 #: not at the middle: chains then end in order from the top, a few seconds apart, and each
 #: one's records are written while the chains below still read (about one request more per
-#: this many pages).
+#: this many pages). With less left than this, a chain is not split at all.
 SEGMENT_PAGES = 20
 #: Creation times are ChartMogul's own: nothing was created in it before it existed.
 EARLIEST_CREATION = datetime(2014, 1, 1, tzinfo=UTC)
@@ -129,6 +129,13 @@ class Budget:
         self.max_connections = max_connections
         self._seconds_per_page: float | None = None
         self._lock = threading.Lock()
+        #: The keyset groups of one listing (its data sources' parts): their chains share
+        #: the budget, the first part's first, so the parts are read about in their order.
+        self.groups: list[KeysetGroup] = []
+
+    def active(self) -> int:
+        """Chains of this listing still reading, in every group."""
+        return sum(group.active_chains() for group in list(self.groups))
 
     def page_took(self, seconds: float) -> None:
         """A chain's page took ``seconds`` from its request to the next one."""
@@ -228,6 +235,7 @@ class KeysetGroup:
         self.on_first_page = on_first_page
         self.head = _Chain(seed_ns=None)
         self.chains = [self.head]
+        budget.groups.append(self)
         self.splitting = seeds
         self.long: bool | None = None
         self.abandoned = False
@@ -293,38 +301,63 @@ class KeysetGroup:
         self._stop_splitting(problem)
         return True
 
-    def _maybe_split(self, chain: _Chain) -> None:
-        """Split the first chain (from the top) that has a long way left, if a chain is free.
+    def active_chains(self) -> int:
+        """Chains still reading."""
+        return sum(1 for c in self.chains if not (c.met or c.reached_end or c.problem))
 
-        The first, so that chains end in listing order and their records can be written
-        while the rest is read; ``SEGMENT_PAGES`` ahead when it has far to go (judged by the
-        creation times its latest page spanned: a bulk import is dense, a year of daily
-        growth sparse), else in the middle of what it has left.
+    def _maybe_split(self, chain: _Chain) -> None:  # noqa: ARG002 - any chain's page may
+        """Split while fewer chains read than the rate can use (on any chain's page).
+
+        The first chain from the top with far to go is split ``SEGMENT_PAGES`` ahead of
+        where it is (judged by the creation times its latest page spanned: a bulk import is
+        dense, a year of daily growth sparse), so chains end in listing order and their
+        records are written while the rest is read; when none has far to go, the one with
+        the most left is split in the middle of it.
         """
         if self.splitting and self.long and self.lower_ns is None:
             self.lower_ns = _ns(self._lower())  # may cost one request, once
+        started: list[_Chain] = []
         with self._lock:
-            if not (self.splitting and self.long) or chain.position_ns is None:
-                return
-            active = [c for c in self.chains if not (c.met or c.reached_end or c.problem)]
-            if len(active) >= self.budget.chains():
-                return
-            first = next((c for c in active if self._pages_left(c) >= MIN_PAGES_TO_SPLIT), None)
-            if first is not chain or chain.step_ns is None:
-                return
-            below = self._floor(chain)
-            position = chain.position_ns
-            if self._pages_left(chain) > 2 * SEGMENT_PAGES:
-                seed = position - chain.step_ns * SEGMENT_PAGES
-            else:
-                seed = below + (position - below) // 2
-            if not below + MIN_SPLIT_NS <= seed <= position - MIN_SPLIT_NS:
-                return
-            new = _Chain(seed_ns=seed, successor=chain.successor)
-            new.listing = self.buffer(lambda: self._walk(new))
-            chain.successor = new
-            self.chains.insert(self.chains.index(chain) + 1, new)
-        new.listing.start()
+            while self.splitting and self.long and self.budget.active() < self.budget.chains():
+                new = self._split_one()
+                if new is None:
+                    break
+                started.append(new)
+        for new in started:
+            new.listing.start()  # type: ignore[union-attr]
+
+    def _split_one(self) -> _Chain | None:
+        """Insert one new chain below the chain best split (under the lock), or None."""
+        # Chains that have read a page: their own latest page says how dense their range is.
+        reading = [
+            c
+            for c in self.chains
+            if c.position_ns is not None and not (c.met or c.reached_end or c.problem)
+        ]
+        far = next((c for c in reading if self._pages_left(c) > 2 * SEGMENT_PAGES), None)
+        target: _Chain | None = far
+        if far is not None:
+            seed = self._at(far) - far.step_ns * SEGMENT_PAGES  # type: ignore[operator]
+        else:
+            target = max(reading, key=self._pages_left, default=None)
+            if target is None or self._pages_left(target) < SEGMENT_PAGES:
+                return None
+            below = self._floor(target)
+            seed = below + (self._at(target) - below) // 2
+        if target is None:  # pragma: no cover - returned above
+            return None
+        if not self._floor(target) + MIN_SPLIT_NS <= seed <= self._at(target) - MIN_SPLIT_NS:
+            return None
+        new = _Chain(seed_ns=seed, successor=target.successor)
+        new.listing = self.buffer(lambda: self._walk(new))
+        target.successor = new
+        self.chains.insert(self.chains.index(target) + 1, new)
+        return new
+
+    @staticmethod
+    def _at(chain: _Chain) -> int:
+        """Where a chain is: its latest page's cursor, or its seed before its first page."""
+        return chain.position_ns if chain.position_ns is not None else chain.seed_ns or 0
 
     def _floor(self, chain: _Chain) -> int:
         """Where the chain's range ends: the seed below it, or the earliest creation."""
@@ -334,9 +367,11 @@ class KeysetGroup:
 
     def _pages_left(self, chain: _Chain) -> float:
         """Pages a chain is estimated to have left (0 when it cannot tell yet)."""
-        if chain.position_ns is None or not chain.step_ns or chain.step_ns <= 0:
+        if (chain.position_ns is None and chain.seed_ns is None) or not chain.step_ns:
             return 0.0
-        return (chain.position_ns - self._floor(chain)) / chain.step_ns
+        if chain.step_ns <= 0:
+            return 0.0
+        return (self._at(chain) - self._floor(chain)) / chain.step_ns
 
     def _stop_splitting(self, reason: str) -> None:
         with self._lock:
