@@ -62,6 +62,9 @@ class ChartMogulStream(RESTStream[str | None]):
     blank_strings_to_null: t.ClassVar[bool] = False
     #: One request series per parent record (waits behind listings' pages in the pacer).
     fan_out: t.ClassVar[bool] = False
+    #: Where the SDK writes the stream, before its name decides: 0 first, 1 a listing that
+    #: is slow to read (written when it is ready), 2 a fan-out (the slowest of all).
+    write_group: t.ClassVar[int] = 0
 
     def __init__(self, tap: Tap, *, run: RunContext | None = None) -> None:
         """Build the stream and register its listing with the run (its own if none given)."""
@@ -73,6 +76,7 @@ class ChartMogulStream(RESTStream[str | None]):
             selected=lambda: self.selected,
             reads=self.listings_read,
             fan_out=self.fan_out,
+            write_rank=(self.write_group, self.name),
         )
         self._shaper = RecordShaper(
             self.schema,

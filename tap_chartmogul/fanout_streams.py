@@ -76,6 +76,7 @@ class FanOutStream(ParentRecordsStream):
     #: Column (and ``path`` placeholder) holding the parent's uuid.
     parent_key: t.ClassVar[str]
     fan_out = True
+    write_group = 2
 
     def parent_uuids(self) -> Iterator[str]:
         """The parent uuids, in listing order; a parent without one is an error."""

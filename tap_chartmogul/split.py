@@ -171,6 +171,8 @@ class _Chain:
     position_ns: int | None = None
     #: How far (ns) its latest page moved it: the creation times one page spans here.
     step_ns: int | None = None
+    #: Where it began: its seed, or the head's first cursor.
+    top_ns: int | None = None
     started: float = field(default_factory=time.monotonic)
     last_page: float = field(default_factory=time.monotonic)
     met: bool = False
@@ -182,10 +184,20 @@ class _Chain:
     ended: bool = False
 
     def moved_to(self, position: int) -> None:
-        """A page's cursor put the chain at ``position``."""
+        """A page's cursor put the chain at ``position``.
+
+        The creation times a page spans: its latest page's, or, where that spanned none
+        (records created in the same instant), the average since the chain began.
+        """
         previous = self.position_ns if self.position_ns is not None else self.seed_ns
-        if previous is not None:
+        if self.top_ns is None:
+            self.top_ns = previous if previous is not None else position
+        moved = self.top_ns - position
+        pages = self.pages if self.seed_ns is not None else self.pages - 1
+        if previous is not None and previous > position:
             self.step_ns = previous - position
+        elif moved > 0 and pages > 0:
+            self.step_ns = moved // pages
         self.position_ns = position
 
     def announce(self, first: object) -> None:
@@ -277,9 +289,11 @@ class KeysetGroup:
             return
         position, ident = decoded
         self.seed_id = self.seed_id or ident
-        if chain.position_ns is not None and position >= chain.position_ns:
+        # Records created in the same nanosecond (a bulk import) are ordered by id, so two
+        # pages may end at the same creation time: only a step up is trouble.
+        if chain.position_ns is not None and position > chain.position_ns:
             self._trouble(chain, "a page's cursor did not descend")
-        if chain.seed_ns is not None and position >= chain.seed_ns:
+        if chain.seed_ns is not None and position > chain.seed_ns:
             self._trouble(chain, "a page's cursor lies above the chain's seed")
         chain.moved_to(position)
         self._maybe_split(chain)

@@ -297,6 +297,8 @@ class CursorProxy:
     - ``ignore``: a made-up cursor is dropped, so the page is the listing's first;
     - ``refuse``: a made-up cursor is answered 400, as ChartMogul answers a bad parameter;
     - ``fail``: a made-up cursor is answered 500, every time (retries cannot help);
+    - ``refuse-later``: the first three made-up cursors pass, later ones are answered 400
+      (the split has begun and chains have been written when it must fall back);
     - ``opaque``: every cursor in an answer is replaced by an opaque token (and mapped back
       on the way in), as if ChartMogul's cursors no longer carried a creation time;
     - ``miscount``: first pages report one more ``total_pages`` than they have.
@@ -346,8 +348,10 @@ class CursorProxy:
         if cursor and self.made_up(cursor):
             with self._lock:
                 self.made_up_sent += 1
-            if self.mode in {"refuse", "fail"}:
-                status = 400 if self.mode == "refuse" else 500
+                refused = self.mode in {"refuse", "fail"}
+                refused = refused or (self.mode == "refuse-later" and self.made_up_sent > 3)
+            if refused:
+                status = 500 if self.mode == "fail" else 400
                 self._answer(handler, status, {"code": status, "message": "No", "param": "cursor"})
                 return
             if self.mode == "ignore":

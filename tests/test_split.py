@@ -224,6 +224,7 @@ def test_activities_in_windows_stay_in_date_order_and_whole(server, long_account
 CHEATS = {
     "made-up cursors ignored": ("ignore", "seed"),
     "made-up cursors refused": ("refuse", "HTTP 400"),
+    "later made-up cursors refused": ("refuse-later", "HTTP 400"),
     "made-up cursors failing": ("fail", "a seeded chain failed"),
     "cursors opaque": ("opaque", "do not decode as recorded"),
     "first page's count off by one": ("miscount", "do not make the first page's"),
@@ -243,7 +244,7 @@ def test_a_server_that_does_not_play_along_costs_time_never_a_record(
     said = [m for m in caplog.messages if FALLBACK in m]
     assert len(said) == 1, caplog.messages[-20:]
     assert reason in said[0]
-    if mode in {"ignore", "refuse", "fail", "miscount"}:
+    if mode in {"ignore", "refuse", "refuse-later", "fail", "miscount"}:
         assert proxy.made_up_sent >= 1  # it tried, was caught, and went on as one chain
 
 

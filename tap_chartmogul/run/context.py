@@ -1,13 +1,13 @@
 """One tap run: its listings, its transport, when it begins, how each stream ends.
 
-The SDK writes streams one after another (in name order, the fan-outs last: the tap's
-``streams``), and has no concurrency of its own (meltano/sdk#2121). So the run reads ahead:
-every listing a selected stream needs is fetched on a background thread from the moment the
-run begins, and each stream reads its listing back when the SDK gets to it. The run knows
-listings, never stream objects: each stream registers its listing with two facts, whether
-it is selected and which other listings it reads, and the run derives the rest (who reads
-what, how urgent each listing's requests are, when memory can be freed, when the run is
-over).
+The SDK writes streams one after another (in name order, customers and the fan-outs last:
+the tap's ``streams``), and has no concurrency of its own (meltano/sdk#2121). So the run
+reads ahead: every listing a selected stream needs is fetched on a background thread from
+the moment the run begins, and each stream reads its listing back when the SDK gets to it.
+The run knows listings, never stream objects: each stream registers its listing with two
+facts, whether it is selected and which other listings it reads, and the run derives the
+rest (who reads what, how urgent each listing's requests are, when memory can be freed, when
+the run is over).
 
 - **Begin.** ``begin`` starts the read-ahead, once, when the first answer of the run
   has been parsed (``attempts`` sees it): the key works, and ``api_url`` is ChartMogul.
@@ -72,6 +72,7 @@ class _Entry:
     selected: Callable[[], bool]
     reads: Callable[[], Iterable[Listing]]
     fan_out: bool
+    write_rank: tuple[int, str]
 
 
 @dataclass
@@ -110,7 +111,7 @@ class RunContext:
         self._ends = _Ends()
         self._lock = threading.Lock()
 
-    def listing(
+    def listing(  # noqa: PLR0913 - the facts of one listing, keyword-only
         self,
         name: str,
         fetch: Callable[[], Iterable[dict[str, t.Any]]],
@@ -118,11 +119,14 @@ class RunContext:
         selected: Callable[[], bool],
         reads: Callable[[], Iterable[Listing]] = tuple,
         fan_out: bool = False,
+        write_rank: tuple[int, str] | None = None,
     ) -> Listing:
         """Register the listing ``fetch`` produces, with its selection and what else it reads.
 
         ``reads`` names the other listings this listing's stream reads while it is
         written (a fan-out's parent, say); it is asked once, when the run begins.
+        ``write_rank`` is the stream's place in the SDK's order (``TapChartMogul.streams``
+        sorts by it): the sooner a stream is written, the more urgent its requests.
         """
         listing = Listing(
             name,
@@ -132,7 +136,8 @@ class RunContext:
             on_complete=lambda: self.progress.fetched(name),
         )
         self.progress.register(name)
-        self._entries.append(_Entry(listing, selected, reads, fan_out))
+        rank = write_rank or (int(fan_out), name)
+        self._entries.append(_Entry(listing, selected, reads, fan_out, rank))
         return listing
 
     def buffer(self, part_of: Listing, fetch: Callable[[], Iterable[dict[str, t.Any]]]) -> Listing:
@@ -155,10 +160,9 @@ class RunContext:
                 return
             self._begun = True
             # A listing's requests are as urgent as the first stream that reads it, in the
-            # order the SDK writes them: by name, the fan-outs last (TapChartMogul.streams).
-            fan_outs = {entry.listing.name for entry in self._entries if entry.fan_out}
-            written = sorted(self._names(), key=lambda name: (name in fan_outs, name))
-            order = {name: place for place, name in enumerate(written)}
+            # order the SDK writes them (each stream's write rank, TapChartMogul.streams).
+            written = sorted(self._entries, key=lambda entry: entry.write_rank)
+            order = {entry.listing.name: place for place, entry in enumerate(written)}
             readers: collections.Counter[Listing] = collections.Counter()
             urgency: dict[Listing, int] = {}
             for entry in self._entries:
@@ -178,9 +182,6 @@ class RunContext:
     def _listings(self) -> list[Listing]:
         with self._lock:
             return [entry.listing for entry in self._entries] + list(self._buffers)
-
-    def _names(self) -> list[str]:
-        return [entry.listing.name for entry in self._entries]
 
     def _stream_ended(self, name: str) -> None:
         """One more selected stream ended; after the last, summarise and clean up."""
