@@ -296,7 +296,7 @@ class KeysetGroup:
         if chain.seed_ns is not None and position > chain.seed_ns:
             self._trouble(chain, "a page's cursor lies above the chain's seed")
         chain.moved_to(position)
-        self._maybe_split(chain)
+        self._maybe_split()
 
     def _trouble(self, chain: _Chain, problem: str, *, unless_trusted: bool = False) -> bool:
         """A chain cannot be trusted: no more splits; the earliest undecided chain goes on.
@@ -319,7 +319,7 @@ class KeysetGroup:
         """Chains still reading."""
         return sum(1 for c in self.chains if not (c.met or c.reached_end or c.problem))
 
-    def _maybe_split(self, chain: _Chain) -> None:  # noqa: ARG002 - any chain's page may
+    def _maybe_split(self) -> None:
         """Split while fewer chains read than the rate can use (on any chain's page).
 
         The first chain from the top with far to go is split ``SEGMENT_PAGES`` ahead of

@@ -119,7 +119,7 @@ class RunContext:
         selected: Callable[[], bool],
         reads: Callable[[], Iterable[Listing]] = tuple,
         fan_out: bool = False,
-        write_rank: tuple[int, str] | None = None,
+        write_rank: tuple[int, str],
     ) -> Listing:
         """Register the listing ``fetch`` produces, with its selection and what else it reads.
 
@@ -136,8 +136,7 @@ class RunContext:
             on_complete=lambda: self.progress.fetched(name),
         )
         self.progress.register(name)
-        rank = write_rank or (int(fan_out), name)
-        self._entries.append(_Entry(listing, selected, reads, fan_out, rank))
+        self._entries.append(_Entry(listing, selected, reads, fan_out, write_rank))
         return listing
 
     def buffer(self, part_of: Listing, fetch: Callable[[], Iterable[dict[str, t.Any]]]) -> Listing:

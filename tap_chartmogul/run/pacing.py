@@ -114,7 +114,7 @@ class Pacer:
     @contextlib.contextmanager
     def turn(self, priority: Priority = URGENT) -> Iterator[None]:
         """Wait for a send time and a free connection; hold the connection in the block."""
-        self.wait_turn(priority)
+        self._wait_turn(priority)
         try:
             yield
         finally:
@@ -128,8 +128,8 @@ class Pacer:
                 heapq.heapify(self._queue)
                 self._condition.notify_all()
 
-    def wait_turn(self, priority: Priority = URGENT) -> None:
-        """Block until this request may be sent (``release`` must follow; see ``turn``).
+    def _wait_turn(self, priority: Priority) -> None:
+        """Block until this request may be sent (``release`` must follow: ``turn`` does it).
 
         The check and the wait happen under one hold of the lock (a ``Condition`` over a
         re-entrant lock), so a send that frees the head cannot slip between them unseen.
