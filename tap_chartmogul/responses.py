@@ -13,6 +13,7 @@ squashed to one short line with e-mail addresses and secrets removed.
 
 from __future__ import annotations
 
+import re
 import typing as t
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -31,6 +32,9 @@ from tap_chartmogul.errors import (
 from tap_chartmogul.redaction import redact
 
 _DECODER = msgspec.json.Decoder()
+#: Where msgspec says the body went wrong: ``invalid number (byte 13272)``.
+_AT_BYTE = re.compile(r"\(byte (\d+)\)$")
+TRUNCATED = "Input data was truncated"
 
 
 class ChartMogulResponse(requests.Response):
@@ -65,7 +69,13 @@ def decode_json(body: bytes) -> t.Any:
         msg = "JSON nested too deeply"
         raise ValueError(msg) from None
     except msgspec.MsgspecError as error:
-        raise ValueError(str(error).replace("JSON is malformed: ", "")) from None
+        reason = str(error).replace("JSON is malformed: ", "")
+        at = _AT_BYTE.search(reason)
+        if at is not None and int(at.group(1)) >= len(body):
+            # A body cut inside a number (``{"mrr": 12.``) is "malformed" to msgspec, but
+            # it is wrong only where it ends: a dropped connection, retried like any other.
+            reason = TRUNCATED
+        raise ValueError(reason) from None
 
 
 def api_message(response: requests.Response) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
 from tap_chartmogul.client import PAGE_SIZE
 from tap_chartmogul.errors import ChartMogulAPIError, ChartMogulAuthError, ChartMogulGaveUpError
+from tap_chartmogul.responses import decode_json
 from tap_chartmogul.tap import TapChartMogul
 from tests.helpers import API_KEY, records, run_sync
 
@@ -124,6 +126,34 @@ def test_truncated_json_is_retried(fake, config, small_account, retry_waits):
     messages = run_sync(config, streams=["plans"])
     assert len(records(messages, "plans")) == len(small_account.plans)
     assert len(served(fake, "/v1/plans")) >= 2
+
+
+def test_a_body_cut_inside_a_number_is_retried(fake, config, retry_waits):
+    """msgspec calls ``{"...": 1.`` malformed, not truncated: it is a cut body all the same.
+
+    A run of every stream failed on one such cut (CI, test_faults truncated-json).
+    """
+    cut = b'{"entries":[{"date":"2025-01-01","customer-churn-rate":1.'  # ends inside a number
+    fake.script(
+        r"^/v1/metrics/customer-churn-rate$",
+        [Fault(status=200, body=cut, content_type="application/json")],
+    )
+    messages = run_sync(config, streams=["metrics_customer_churn_rate"])
+    assert records(messages, "metrics_customer_churn_rate")
+    assert len(served(fake, "/v1/metrics/customer-churn-rate")) >= 2
+    assert len(retry_waits) == 1
+
+
+def test_every_cut_of_a_body_is_truncated_and_a_bad_number_is_not():
+    whole = json.dumps(
+        {"entries": [{"mrr": -1234.5e3, "rate": 1.25, "ok": True, "x": None, "s": "\u00e9"}]}
+    ).encode()
+    for end in range(len(whole)):
+        with pytest.raises(ValueError, match="truncated"):
+            decode_json(whole[:end])
+    for complete in (b'{"a":1.}', b'{"a":1e}', b'{"a":01}'):
+        with pytest.raises(ValueError, match="invalid number"):
+            decode_json(complete)
 
 
 def test_gives_up_after_max_tries_naming_endpoint_and_status(fake, config, retry_waits):
