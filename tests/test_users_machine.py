@@ -8,20 +8,24 @@ non-zero exit, or go on with one warning, never in a traceback or a silent wrong
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import typing as t
 from pathlib import Path
 
 import pytest
 
-from fake_chartmogul import FakeAccount, FakeChartMogul
+from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
+from tap_chartmogul.errors import ChartMogulAPIError
 from tests.checkout import make_checkout
 from tests.cli import TAP, error_lines, parse_messages, tap_env
-from tests.helpers import API_KEY, UNTHROTTLED
+from tests.helpers import API_KEY, UNTHROTTLED, fake_config, run_sync
 from tests.test_hostile import HANG, catalog_file, config_file, one_error, warnings
 from tests.test_readme import meltano_env
 
@@ -335,3 +339,28 @@ def test_good_values_through_meltano_are_parsed(server, meltano_checkout):
     result = run_shell("meltano config test tap-chartmogul", meltano_checkout)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "plugin configuration is valid" in (result.stdout + result.stderr).lower()
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["completed", "failed"])
+def test_a_runs_spill_files_are_closed_when_it_ends(monkeypatch, fails):
+    """In one process (this suite, a program embedding the tap) a run leaves no file open.
+
+    A failed run's spill files stayed open until its tap object was collected, which
+    happened during the next test: CI failed that one on 17 "unclosed file" warnings.
+    """
+    opened: list[t.IO[bytes]] = []
+    make = tempfile.TemporaryFile
+
+    def recorded(*args: t.Any, **kwargs: t.Any) -> t.IO[bytes]:
+        opened.append(make(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", recorded)
+    with FakeChartMogul(FakeAccount(customers=1000, seed=99), api_key=API_KEY) as fake:
+        if fails:  # a complete body with a bad number: not retried, the run fails
+            bad = Fault(status=200, body=b'{"entries":[{"x":1.}]}', content_type="application/json")
+            fake.script(r"^/v1/metrics/customer-churn-rate$", [bad])
+        with pytest.raises(ChartMogulAPIError) if fails else contextlib.nullcontext():
+            run_sync(fake_config(fake))
+    assert opened, "the run should have spilled records to disk"
+    assert [f for f in opened if not f.closed] == []

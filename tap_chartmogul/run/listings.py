@@ -119,6 +119,10 @@ class Listing:
         self._cancelled = threading.Event()
         self._spill: t.IO[bytes] | None = None
         self._spill_end = 0
+        #: Spill I/O and ``close``: a file closed under a producer or reader is never
+        #: reopened, and its descriptor number (reused by the process) never written.
+        self._spill_lock = threading.Lock()
+        self._closed = False
 
     # --- producer -------------------------------------------------------------------------
 
@@ -195,16 +199,19 @@ class Listing:
 
     def _spilled(self, records: list[Record]) -> _Chunk:
         data = _ENCODER.encode(records)
-        offset = self._spill_end
-        try:
-            if self._spill is None:
-                self._spill = tempfile.TemporaryFile(prefix="tap-chartmogul-")  # noqa: SIM115 - lives with the listing
-            written = 0
-            while written < len(data):
-                written += os.pwrite(self._spill.fileno(), data[written:], offset + written)
-        except OSError as error:
-            raise spill_error(error) from None
-        self._spill_end += len(data)
+        with self._spill_lock:
+            if self._closed:  # the run ended (failed) while this page was on its way
+                raise RunCancelledError(self.name)
+            offset = self._spill_end
+            try:
+                if self._spill is None:
+                    self._spill = tempfile.TemporaryFile(prefix="tap-chartmogul-")  # noqa: SIM115 - lives with the listing
+                written = 0
+                while written < len(data):
+                    written += os.pwrite(self._spill.fileno(), data[written:], offset + written)
+            except OSError as error:
+                raise spill_error(error) from None
+            self._spill_end += len(data)
         return _Chunk(None, len(records), offset, len(data))
 
     # --- readers ----------------------------------------------------------------------------
@@ -238,13 +245,13 @@ class Listing:
             index += 1
 
     def _load(self, chunk: _Chunk) -> list[Record]:
-        if self._spill is None:  # pragma: no cover - a spilled chunk implies the file
-            msg = f"{self.name}: spilled chunk without a spill file"
-            raise RuntimeError(msg)
-        try:
-            data = os.pread(self._spill.fileno(), chunk.length, chunk.offset)
-        except OSError as error:
-            raise spill_error(error) from None
+        with self._spill_lock:
+            if self._spill is None:  # a spilled chunk implies the file: it was closed
+                raise RunCancelledError(self.name)
+            try:
+                data = os.pread(self._spill.fileno(), chunk.length, chunk.offset)
+            except OSError as error:
+                raise spill_error(error) from None
         return t.cast("list[Record]", _DECODER.decode(data))
 
     def _passed(self, chunk: _Chunk) -> None:
@@ -257,9 +264,10 @@ class Listing:
             self._budget.give(chunk.size)
 
     def close(self) -> None:
-        """Stop fetching and release the spill file."""
+        """Stop fetching and release the spill file (at once: a failed run ends here too)."""
         self.cancel()
-        with self._condition:
+        with self._spill_lock:
+            self._closed = True
             spill, self._spill = self._spill, None
         if spill is not None:
             with contextlib.suppress(OSError):
