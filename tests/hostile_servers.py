@@ -301,7 +301,10 @@ class CursorProxy:
       (the split has begun and chains have been written when it must fall back);
     - ``opaque``: every cursor in an answer is replaced by an opaque token (and mapped back
       on the way in), as if ChartMogul's cursors no longer carried a creation time;
-    - ``miscount``: first pages report one more ``total_pages`` than they have.
+    - ``miscount``: first pages report one more ``total_pages`` than they have;
+    - ``vanish``: the first record of the first made-up cursor's page is deleted once that
+      page is served (as ChartMogul deletes records while a run reads): no later answer
+      holds it, so the chain above never meets the seeded chain's first record.
     """
 
     def __init__(self, upstream: str, mode: str) -> None:
@@ -312,6 +315,8 @@ class CursorProxy:
         self._given: set[str] = set()
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
+        #: ``vanish``: the record deleted, once chosen (its ``uuid``).
+        self.vanished: str | None = None
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -345,7 +350,8 @@ class CursorProxy:
         parts = urllib.parse.urlsplit(handler.path)
         query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
         cursor = dict(query).get("cursor")
-        if cursor and self.made_up(cursor):
+        made_up = bool(cursor) and self.made_up(t.cast("str", cursor))
+        if made_up:
             with self._lock:
                 self.made_up_sent += 1
                 refused = self.mode in {"refuse", "fail"}
@@ -361,7 +367,22 @@ class CursorProxy:
         status, body = self._upstream(parts.path, query, handler.headers["Authorization"])
         if isinstance(body, dict):
             self._rewrite(body, first="cursor" not in dict(query))
+            if self.mode == "vanish":
+                self._vanish(body, chosen_here=made_up)
         self._answer(handler, status, body)
+
+    def _vanish(self, body: dict[str, t.Any], *, chosen_here: bool) -> None:
+        """Delete the first made-up page's first record from this and every later answer."""
+        key = next((k for k, v in body.items() if isinstance(v, list)), None)  # "invoices"...
+        if key is None:
+            return
+        entries = body[key]
+        with self._lock:
+            if self.vanished is None and chosen_here and entries:
+                self.vanished = entries[0]["uuid"]  # served this once, then gone
+                return
+            gone = self.vanished
+        body[key] = [e for e in entries if e.get("uuid") != gone]
 
     def _upstream(self, path: str, query: list[tuple[str, str]], auth: str) -> tuple[int, t.Any]:
         url = f"{self.upstream}{path}?{urllib.parse.urlencode(query)}"

@@ -248,6 +248,27 @@ def test_a_server_that_does_not_play_along_costs_time_never_a_record(
         assert proxy.made_up_sent >= 1  # it tried, was caught, and went on as one chain
 
 
+def test_a_record_deleted_during_the_read_costs_the_split_never_another_record(
+    server, long_account, caplog
+):
+    """A seeded chain's first record is deleted once read: the chain above cannot meet it.
+
+    Only the meeting check sees this (every seed was honoured, every cursor descends): the
+    chain above reads on past the seeded chain's range, and trusting the seeded chain would
+    write that range twice.
+    """
+    with CursorProxy(server.base_url, "vanish") as proxy, caplog.at_level(logging.INFO):
+        config = {**fake_config(server), "api_url": proxy.url, "max_retries": 1}
+        messages = run_sync(config, streams=["invoices"])
+    assert proxy.vanished is not None, f"made-up cursors sent: {proxy.made_up_sent}"
+    every = in_order(server.api.collections["invoices"].view().records, "uuid")
+    got = [r["uuid"] for r in records(messages, "invoices")]
+    assert got == [uuid for uuid in every if uuid != proxy.vanished]
+    said = [m for m in caplog.messages if FALLBACK in m]
+    assert len(said) == 1, caplog.messages[-20:]
+    assert "did not meet" in said[0]
+
+
 def test_cursors_decode_as_recorded():
     text = "2023-10-30T03:16:56.035017000Z&inv_6897d700-993e-41b5-bee6-f1569c92cf1e"
     recorded = base64.b64encode(text.encode()).decode()
