@@ -587,9 +587,10 @@ class KeysetGroup:
             yield record
         else:
             head.reached_end = True
+            missed = self._missed(head)
             self._settle(head)
             self._drop(self.chains[1:])
-            problem = self.failed or self.reason
+            problem = self.failed or self.reason or missed
             if problem and (len(self.chains) > 1 or self.long):
                 self._say_one_chain(problem)
             return
@@ -605,7 +606,21 @@ class KeysetGroup:
         with self._lock:
             self.splitting = False
             rest = self.chains[self.chains.index(chain) + 1 :] if chain is not None else []
+        missed = self._missed(chain) if chain is not None and chain.reached_end else None
         self._drop(rest)
+        if missed is not None:
+            self._say_one_chain(self.failed or missed)
+
+    def _missed(self, chain: _Chain) -> str | None:
+        """Why the split was not taken, if a chain below ``chain`` (which read to the end) began.
+
+        Such a chain began with a record ``chain`` never met (deleted after that chain read
+        it, say): ``chain`` read through its range as one chain would.
+        """
+        below = self.chains[self.chains.index(chain) + 1 :]
+        if any(c.first is not _EMPTY and c.first is not _PENDING for c in below):
+            return "two chains did not meet"
+        return None
 
     @staticmethod
     def _drop(chains: list[_Chain]) -> None:

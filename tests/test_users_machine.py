@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from fake_chartmogul import FakeAccount, FakeChartMogul, Fault
-from tap_chartmogul.errors import ChartMogulAPIError
+from tap_chartmogul.errors import TapChartMogulError
 from tests.checkout import make_checkout
 from tests.cli import TAP, error_lines, parse_messages, tap_env
 from tests.helpers import API_KEY, UNTHROTTLED, fake_config, run_sync
@@ -341,13 +341,24 @@ def test_good_values_through_meltano_are_parsed(server, meltano_checkout):
     assert "plugin configuration is valid" in (result.stdout + result.stderr).lower()
 
 
-@pytest.mark.parametrize("fails", [False, True], ids=["completed", "failed"])
-def test_a_runs_spill_files_are_closed_when_it_ends(monkeypatch, fails):
+JSON = "application/json"
+#: How a run ends: normally, on an answer it cannot use (inside the stream's records), or
+#: on a record without its key (the SDK's loop raises, outside them).
+ENDINGS = {
+    "completed": None,
+    "a malformed answer": ("metrics/customer-churn-rate", b'{"entries":[{"x":1.}]}'),
+    "a record without its key": ("plans", b'{"plans":[{"name":"x"}],"has_more":false}'),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS, ids=list(ENDINGS))
+def test_a_runs_spill_files_are_closed_when_it_ends(monkeypatch, ending):
     """In one process (this suite, a program embedding the tap) a run leaves no file open.
 
     A failed run's spill files stayed open until its tap object was collected, which
     happened during the next test: CI failed that one on 17 "unclosed file" warnings.
     """
+    fails = ENDINGS[ending]
     opened: list[t.IO[bytes]] = []
     make = tempfile.TemporaryFile
 
@@ -357,10 +368,10 @@ def test_a_runs_spill_files_are_closed_when_it_ends(monkeypatch, fails):
 
     monkeypatch.setattr(tempfile, "TemporaryFile", recorded)
     with FakeChartMogul(FakeAccount(customers=1000, seed=99), api_key=API_KEY) as fake:
-        if fails:  # a complete body with a bad number: not retried, the run fails
-            bad = Fault(status=200, body=b'{"entries":[{"x":1.}]}', content_type="application/json")
-            fake.script(r"^/v1/metrics/customer-churn-rate$", [bad])
-        with pytest.raises(ChartMogulAPIError) if fails else contextlib.nullcontext():
+        if fails:  # not retried: the run fails
+            path, body = fails
+            fake.script(rf"^/v1/{path}$", [Fault(status=200, body=body, content_type=JSON)])
+        with pytest.raises(TapChartMogulError) if fails else contextlib.nullcontext():
             run_sync(fake_config(fake))
     assert opened, "the run should have spilled records to disk"
     assert [f for f in opened if not f.closed] == []

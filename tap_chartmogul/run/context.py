@@ -18,7 +18,7 @@ the run is over).
   how it ended, the deferred ``ACTIVATE_VERSION`` released only when it completed,
   background work stopped when it did not.
 - **The run's end.** After the last selected stream, the summary is logged and threads,
-  spill files and connections are released; after a failed stream, they are released then.
+  spill files and connections are released; after a stream that failed or was stopped, then.
 - **--test.** A stream given a record limit (the SDK's connection test) marks the run a
   dry run: nothing is read ahead, listings are read directly, nothing is activated.
 """
@@ -287,8 +287,10 @@ class RunContext:
                 on_completed()
             self.progress.finish(name, outcome, invalid_values())
             self._stream_ended(name)
-            if outcome == "failed":
-                # The SDK stops the run here: nothing else will end it. In one process
-                # (tests, an embedding program) its spill files would stay open until the
-                # tap object is collected, mid-way through whatever runs next.
+            if not real and not self.dry_run:
+                # Failed here, or stopped from outside (the SDK's loop raised: a record
+                # without its key, a closed output): the run is over and nothing else will
+                # end it. In one process (tests, an embedding program) its spill files
+                # would stay open until the tap object is collected, mid-way through
+                # whatever runs next. A dry run (--test) stops streams early and goes on.
                 self.close()
