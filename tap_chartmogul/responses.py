@@ -34,7 +34,8 @@ from tap_chartmogul.redaction import redact
 _DECODER = msgspec.json.Decoder()
 #: Where msgspec says the body went wrong: ``invalid number (byte 13272)``.
 _AT_BYTE = re.compile(r"\(byte (\d+)\)$")
-TRUNCATED = "Input data was truncated"
+#: msgspec's own words for a body that ends early (``parse_body`` retries on "truncated").
+_TRUNCATED = "Input data was truncated"
 
 
 class ChartMogulResponse(requests.Response):
@@ -74,7 +75,7 @@ def decode_json(body: bytes) -> t.Any:
         if at is not None and int(at.group(1)) >= len(body):
             # A body cut inside a number (``{"mrr": 12.``) is "malformed" to msgspec, but
             # it is wrong only where it ends: a dropped connection, retried like any other.
-            reason = TRUNCATED
+            reason = _TRUNCATED
         raise ValueError(reason) from None
 
 
